@@ -1,0 +1,61 @@
+# Developer entry points. `make test` is what CI runs (.ci/run) and what the README shows.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := build
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := $(BUILD)/winiscsi-ipsec-$(VERSION).tar.gz
+# The tarball is installed here and every test runs against this copy, not the source tree.
+COLLECTIONS := $(abspath $(BUILD)/collections)
+INSTALLED := $(COLLECTIONS)/ansible_collections/winiscsi/ipsec
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export WINISCSI_COLLECTIONS := $(COLLECTIONS)
+export ANSIBLE_NOCOLOR := 1
+
+.PHONY: help venv build install pytest unit playbooks sanity test clean
+
+help:
+	@echo "make test   - venv, build + install the collection, run every test against it"
+	@echo "make unit | playbooks | sanity - one test layer (after make install)"
+	@echo "make clean  - remove the venv and build output"
+
+$(BIN)/.installed: tests/requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+build: venv
+	rm -rf $(BUILD)/*.tar.gz
+	mkdir -p $(BUILD)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) .
+
+install: build
+	rm -rf $(COLLECTIONS)
+	$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) $(TARBALL)
+	$(BIN)/ansible-doc winiscsi.ipsec.mmipsec_facts >/dev/null
+
+# Unit tests (pure logic, the PowerShell static checks, the WinRM test endpoint) and the
+# playbook-level tests (real ansible-playbook against the installed collection).
+pytest: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(wildcard tests/playbooks)
+
+unit: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+playbooks: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/playbooks
+
+sanity: venv
+	VENV=$(abspath $(VENV)) tests/sanity/run.sh
+
+test: install sanity pytest
+	@echo "All test layers passed."
+
+clean:
+	rm -rf $(VENV) $(BUILD)

@@ -1,0 +1,162 @@
+#!powershell
+
+# Copyright: (c) 2026, winiscsi.ipsec contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+
+Set-StrictMode -Version 2.0
+
+$spec = @{
+    options = @{
+        instance_name = @{ type = 'str'; default = '*' }
+        include_inactive = @{ type = 'bool'; default = $false }
+        # via=wsman is handled by the action plugin on the controller. gather_facts runs this
+        # module directly (no action plugin), so here both values mean: read locally.
+        via = @{ type = 'str'; choices = 'module', 'wsman'; default = 'module' }
+    }
+    supports_check_mode = $true
+}
+
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+
+$instanceName = $module.Params.instance_name
+$includeInactive = $module.Params.include_inactive
+
+$className = 'MSiSCSI_MMIPSECStats'
+$namespace = 'root\WMI'
+# WMI member -> fact key, in the class's member order. A unit test checks this table against
+# plugin_utils/_counters.py MEMBERS, the one source of truth: keep the two identical.
+$counterMembers = [ordered]@{
+    ActiveAcquire = 'active_acquire'
+    ActiveReceive = 'active_receive'
+    AcquireFailures = 'acquire_failures'
+    ReceiveFailures = 'receive_failures'
+    SendFailures = 'send_failures'
+    AcquireHeapSize = 'acquire_heap_size'
+    ReceiveHeapSize = 'receive_heap_size'
+    NegotiationFailures = 'negotiation_failures'
+    AuthenticationFailures = 'authentication_failures'
+    InvalidCookiesReceived = 'invalid_cookies_received'
+    TotalGetSPI = 'total_get_spi'
+    KeyAdditions = 'key_additions'
+    KeyUpdates = 'key_updates'
+    GetSPIFailures = 'get_spi_failures'
+    KeyAdditionFailures = 'key_addition_failures'
+    KeyUpdateFailures = 'key_update_failures'
+    ConnectionListSize = 'connection_list_size'
+    OakleyMainMode = 'oakley_main_mode'
+    OakleyQuickMode = 'oakley_quick_mode'
+    InvalidPackets = 'invalid_packets'
+    SoftAssociations = 'soft_associations'
+}
+
+$facts = [ordered]@{
+    available = $false; reason = $null; message = $null; source = 'cim'
+    collected_at = $null; boot_time = $null; instances = @(); totals = @{}
+}
+
+function ConvertTo-UtcTimestamp {
+    param([DateTime]$Value)
+    # CIM datetimes are local-kind; 'o' on UTC ends in 'Z'; InvariantCulture fixes the separators.
+    $Value.ToUniversalTime().ToString('o', [Globalization.CultureInfo]::InvariantCulture)
+}
+
+function Get-BootTime {
+    param($Module)
+    try {
+        $os = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
+        if ($null -ne $os.LastBootUpTime) { ConvertTo-UtcTimestamp -Value $os.LastBootUpTime }
+    }
+    catch {
+        # boot_time only helps reset detection: a broken repository must not fail the whole read.
+        $Module.Warn("Failed to read Win32_OperatingSystem.LastBootUpTime, boot_time is null: $($_.Exception.Message)")
+    }
+}
+
+function Get-CimErrorKind {
+    param($Exception)
+    # Never match the localized Message. WMI often reports NativeErrorCode=Failed with the real
+    # HRESULT only in MessageId ("HRESULT 0x80041010"), so look at both.
+    $code = [string]$Exception.NativeErrorCode
+    $hresult = if ([string]$Exception.MessageId -match '0x[0-9a-fA-F]{8}') { $Matches[0].ToLowerInvariant() }
+    if ($code -eq 'AccessDenied' -or $hresult -in @('0x80041003', '0x80070005')) { 'access_denied' }
+    elseif ($code -eq 'InvalidClass' -or $hresult -eq '0x80041010') { 'class_not_found' }
+    elseif ($code -eq 'InvalidNamespace' -or $hresult -eq '0x8004100e') { 'other' }
+    # Generic failure, not supported, Win32 50 / 4200 (GUID not found): a WDM driver without data.
+    elseif ($code -in @('Failed', 'NotSupported') -or
+        $hresult -in @('0x80041001', '0x8004100c', '0x80070032', '0x80071068')) { 'provider_error' }
+    else { 'other' }
+}
+
+function ConvertTo-InstanceFact {
+    param($Instance, $Members)
+    $counters = [ordered]@{}
+    foreach ($member in $Members.GetEnumerator()) {
+        # uint64 members arrive as [UInt64]: keep them raw, a [double] would lose digits.
+        $counters[$member.Value] = [UInt64]$Instance.($member.Key)
+    }
+    [ordered]@{ instance_name = [string]$Instance.InstanceName; active = [bool]$Instance.Active; counters = $counters }
+}
+
+# -like is case-insensitive and parses its pattern only when it matches, so match once up front:
+# an invalid pattern (an unbalanced '[') fails here with a clear message, not mid-loop.
+try { $null = '' -like $instanceName }
+catch {
+    $module.FailJson(("instance_name '$instanceName' is not a valid wildcard pattern: $($_.Exception.Message) " +
+        "Escape a literal '[' or ']' with a backtick (``[)."), $_)
+}
+
+$facts.collected_at = ConvertTo-UtcTimestamp -Value ([DateTime]::UtcNow)
+$facts.boot_time = Get-BootTime -Module $module
+
+try {
+    $raw = @(Get-CimInstance -Namespace $namespace -ClassName $className -ErrorAction Stop)
+}
+catch [Microsoft.Management.Infrastructure.CimException] {
+    $kind = Get-CimErrorKind -Exception $_.Exception
+    $hostMessage = "$($_.Exception.Message)".Trim()  # localized text, may end with a space
+    $code = "$($_.Exception.NativeErrorCode), $($_.Exception.MessageId)"
+    if ($kind -eq 'access_denied') {
+        $module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
+            'administrator account: connect as a member of the local Administrators group or use become.'), $_)
+    }
+    if ($kind -eq 'other') { $module.FailJson("Failed to query $namespace $className`: $hostMessage ($code)", $_) }
+    $facts.reason = $kind
+    $facts.message = $hostMessage
+}
+catch {
+    $module.FailJson("Failed to query $namespace $className`: $($_.Exception.Message)", $_)
+}
+
+if ($null -eq $facts.reason) {
+    # Filter on the client: in WQL '_' is a wildcard and every WDM InstanceName ends in '_0'.
+    $matched = @(foreach ($item in $raw) { if ([string]$item.InstanceName -like $instanceName) { $item } })
+    $kept = @(foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $item } })
+    if ($kept.Count -gt 0) {
+        $instances = @(foreach ($item in $kept) { ConvertTo-InstanceFact -Instance $item -Members $counterMembers })
+        $active = @(foreach ($fact in $instances) { if ($fact.active) { $fact } })
+        $totals = [ordered]@{}
+        foreach ($key in $counterMembers.Values) {
+            # [decimal] holds any sum of uint64 exactly; hand back [UInt64] when it fits.
+            [decimal]$sum = 0
+            foreach ($fact in $active) { $sum += $fact.counters[$key] }
+            $totals[$key] = if ($sum -le [UInt64]::MaxValue) { [UInt64]$sum } else { $sum }
+        }
+        $facts.available = $true
+        $facts.instances = $instances
+        $facts.totals = $totals
+    }
+    else {
+        $facts.reason = 'no_instances'
+        $names = (@(foreach ($item in $raw) { "'$($item.InstanceName)' (active: $([bool]$item.Active))" }) -join ', ')
+        $facts.message = if ($raw.Count -eq 0) {
+            "The host has no $className instances in $namespace`: no adapter driver reports main-mode IPsec statistics."
+        }
+        elseif ($matched.Count -eq 0) { "None of the $($raw.Count) $className instances matched instance_name '$instanceName': $names." }
+        else { "All $($matched.Count) $className instances matching instance_name '$instanceName' are inactive (include_inactive is false): $names." }
+    }
+}
+
+$module.Result.ansible_facts = @{ mmipsec = $facts }
+$module.ExitJson()
