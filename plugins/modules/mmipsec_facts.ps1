@@ -90,13 +90,19 @@ function Get-CimErrorKind {
 }
 
 function ConvertTo-InstanceFact {
-    param($Instance, $Members)
+    param($Instance, $Members, $Module)
+    $name = [string]$Instance.InstanceName
+    # A null would cast to 0 or $false and read as healthy data: fail closed, as via=wsman does.
+    $unset = @(foreach ($prop in @('Active') + @($Members.Keys)) { if ($null -eq $Instance.$prop) { $prop } })
+    if ($unset.Count -gt 0) {
+        $Module.FailJson("Failed to read $className instance '$name': $($unset -join ', ') is null, expected a value")
+    }
     $counters = [ordered]@{}
     foreach ($member in $Members.GetEnumerator()) {
         # uint64 members arrive as [UInt64]: keep them raw, a [double] would lose digits.
         $counters[$member.Value] = [UInt64]$Instance.($member.Key)
     }
-    [ordered]@{ instance_name = [string]$Instance.InstanceName; active = [bool]$Instance.Active; counters = $counters }
+    [ordered]@{ instance_name = $name; active = [bool]$Instance.Active; counters = $counters }
 }
 
 # -like is case-insensitive and parses its pattern only when it matches, so match once up front:
@@ -134,7 +140,7 @@ if ($null -eq $facts.reason) {
     $matched = @(foreach ($item in $raw) { if ([string]$item.InstanceName -like $instanceName) { $item } })
     $kept = @(foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $item } })
     if ($kept.Count -gt 0) {
-        $instances = @(foreach ($item in $kept) { ConvertTo-InstanceFact -Instance $item -Members $counterMembers })
+        $instances = @(foreach ($item in $kept) { ConvertTo-InstanceFact -Instance $item -Members $counterMembers -Module $module })
         $active = @(foreach ($fact in $instances) { if ($fact.active) { $fact } })
         $totals = [ordered]@{}
         foreach ($key in $counterMembers.Values) {

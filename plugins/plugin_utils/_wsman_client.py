@@ -795,7 +795,9 @@ def _stats_instance(instance: CimInstance) -> dict[str, Any]:
     counters = {}
     for member in MEMBERS:
         text = props.get(member.wmi_name)
-        value = int(text.strip()) if isinstance(text, str) and text.strip().isdigit() else None
+        # ASCII digits only: str.isdigit() would also accept digits int() refuses, e.g. '\u00b2'.
+        digits = text.strip() if isinstance(text, str) else ""
+        value = int(digits) if digits and digits.isascii() and digits.isdigit() else None
         if value is None or value > UINT64_MAX:
             raise WSManResponseError(
                 f"instance {name!r}: {member.wmi_name} is {text!r}, expected an unsigned "
