@@ -232,7 +232,8 @@ class ResponseTooLargeError(WSManResponseError):
 
 
 TransportErrorKind = Literal[
-    "credentials", "certificate", "timeout", "refused", "connection", "http", "setup"
+    "credentials", "certificate", "tls", "timeout", "refused", "connection", "dropped", "http",
+    "setup"
 ]
 
 
@@ -240,8 +241,10 @@ class WSManTransportError(WSManError):
     """The HTTP exchange failed before a WS-Management reply could be read.
 
     Attributes:
-        kind: ``credentials`` (HTTP 401), ``certificate`` (TLS validation), ``timeout``,
-            ``refused``, ``connection`` (other network errors), ``http`` (another HTTP status),
+        kind: ``credentials`` (HTTP 401), ``certificate`` (TLS validation), ``tls`` (another
+            TLS failure, e.g. a port that does not speak TLS), ``timeout``, ``refused``,
+            ``connection`` (other network errors), ``dropped`` (the connection broke
+            mid-reply), ``http`` (another HTTP status),
             ``setup`` (the client cannot use the transport, e.g. a missing library).
         cause: The underlying error in words (password removed).
         http_status: The HTTP status, when one was received.
@@ -263,7 +266,7 @@ class WSManTransportError(WSManError):
         self.read_timeout_sec = read_timeout_sec
         super().__init__()
         # Timeouts and connection failures make the host unreachable; the rest are failures.
-        self.unreachable = kind in ("timeout", "refused", "connection")
+        self.unreachable = kind in ("timeout", "refused", "connection", "dropped")
 
     def __str__(self) -> str:
         host = f"{self.host}:{self.port}" if self.host else "the host"
@@ -281,6 +284,10 @@ class WSManTransportError(WSManError):
                     "ansible_winrm_ca_trust_path to a PEM file holding the CA certificate that "
                     f"issued it, and check that the certificate is valid for the name "
                     f"{self.host!r}")
+        if self.kind == "tls":
+            return (f"wsman: the TLS handshake with {self.endpoint or host}{user} failed: "
+                    f"{self.cause}. Check that this port serves HTTPS (ansible_winrm_scheme, "
+                    "ansible_port)")
         if self.kind == "timeout":
             limit = f" within {self.read_timeout_sec:g} s" if self.read_timeout_sec else ""
             return (f"wsman: {host} did not answer{limit}{user}: {self.cause} (raise "
@@ -291,6 +298,8 @@ class WSManTransportError(WSManError):
                     "WinRM listens on that port (ansible_port, ansible_winrm_scheme)")
         if self.kind == "connection":
             return f"wsman: cannot connect to {host}{user}: {self.cause}"
+        if self.kind == "dropped":
+            return f"wsman: the connection to {host}{user} broke while reading the reply: {self.cause}"
         if self.kind == "http":
             what = f" to {self.operation}" if self.operation else ""
             return (f"wsman: {self.where} answered{what} with HTTP {self.http_status}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -599,7 +600,11 @@ class PywinrmSender:
                 error = self._error("credentials", "the server rejected the credentials",
                                     operation, 401)
             except requests.exceptions.SSLError as e:
-                raise self._error("certificate", _cause_text(e), operation) from None
+                # Only a failed verification is about trust; anything else (a port that does
+                # not speak TLS, no shared protocol) is a wrong scheme or port.
+                verify = isinstance(_root_cause(e), ssl.SSLCertVerificationError)
+                raise self._error("certificate" if verify else "tls", _cause_text(e),
+                                  operation) from None
             except requests.exceptions.Timeout as e:
                 raise self._error("timeout", _cause_text(e), operation) from None
             except requests.exceptions.ConnectionError as e:
@@ -611,8 +616,7 @@ class PywinrmSender:
                 raise self._error("http", "", operation, status) from None
             except requests.exceptions.RequestException as e:
                 # ChunkedEncodingError and friends: the connection broke mid-reply.
-                raise self._error("connection", "the connection broke while reading the reply "
-                                  f"({_cause_text(e)})", operation) from None
+                raise self._error("dropped", _cause_text(e), operation) from None
             except WinRMError as e:
                 error = self._error("setup", f"{name}: {e}", operation)
             except Exception as e:  # noqa: BLE001 - a library error is reported, not hidden
@@ -686,7 +690,8 @@ class _Session:
                 parse(reply.body)
         raise WSManTransportError("http", "the reply is not a WS-Management fault",
                                   http_status=reply.status, endpoint=self.settings.endpoint,
-                                  operation=operation)
+                                  operation=operation,
+                                  auth_transports=tuple(getattr(self.sender, "tried", ())))
 
     def enumerate(self, resource_uri: str, wql: str | None = None) -> list[Any]:
         """All items of an enumeration: Enumerate, then Pull until EndOfSequence.
@@ -933,8 +938,8 @@ def _snapshot(items: Iterable[Any], matcher: re.Pattern[str], pattern: str,
     if not kept:
         matched = [i for i in instances if matcher.fullmatch(i["instance_name"])]
         if matched:
-            why = (f"the {len(matched)} matching instance_name {pattern!r} are inactive (set "
-                   "include_inactive to keep them)")
+            why = (f"all {len(matched)} instance(s) matching instance_name {pattern!r} are "
+                   "inactive (set include_inactive to keep them)")
         else:
             why = f"no name matched instance_name {pattern!r}"
         return _unavailable("no_instances", f"{len(instances)} instance(s) of {WMI_CLASS} "

@@ -192,13 +192,18 @@ def test_error_without_host_does_not_mention_one() -> None:
     pytest.param("2026-11-26T08:00:00.5Z",
                  datetime(2026, 11, 26, 8, 0, 0, 500000, tzinfo=timezone.utc), id="one digit"),
 ])
-def test_parse_utc_timestamp(text: str, expected: datetime) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["fromisoformat", "python-3.10-path"])
+def test_parse_utc_timestamp(text: str, expected: datetime, fast: bool,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(c, "_FROMISOFORMAT_READS_Z", fast)
     assert c.parse_utc_timestamp(text) == expected
 
 
 @pytest.mark.parametrize("text", ["2026-11-26T08:00:00+00:00", "2026-11-26 08:00:00Z", "", None,
                                   "2026-13-26T08:00:00Z"])
-def test_parse_utc_timestamp_rejects(text: Any) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["fromisoformat", "python-3.10-path"])
+def test_parse_utc_timestamp_rejects(text: Any, fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(c, "_FROMISOFORMAT_READS_Z", fast)
     with pytest.raises(ValueError):
         c.parse_utc_timestamp(text)
 

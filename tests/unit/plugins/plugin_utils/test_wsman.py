@@ -395,6 +395,12 @@ def test_fault_codes_in_any_notation(text: str, value: int | None) -> None:
                  "ansible_winrm_ca_trust_path to a PEM file holding the CA certificate that "
                  "issued it, and check that the certificate is valid for the name 'win1'",
                  False, id="certificate"),
+    pytest.param("tls", {"endpoint": "https://win1:5986/wsman"},
+                 "wsman: the TLS handshake with https://win1:5986/wsman (user 'ops') failed: "
+                 "CAUSE. Check that this port serves HTTPS (ansible_winrm_scheme, ansible_port)",
+                 False, id="tls"),
+    pytest.param("dropped", {}, "wsman: the connection to win1:5986 (user 'ops') broke while "
+                 "reading the reply: CAUSE", True, id="dropped"),
     pytest.param("timeout", {"read_timeout_sec": 30},
                  "wsman: win1:5986 did not answer within 30 s (user 'ops'): CAUSE (raise "
                  "ansible_winrm_read_timeout_sec / ansible_winrm_connection_timeout if the host "

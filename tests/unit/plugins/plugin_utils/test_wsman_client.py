@@ -293,9 +293,9 @@ def test_zero_instances_is_no_instances() -> None:
 
 
 @pytest.mark.parametrize(("pattern", "include_inactive", "message"), [
-    pytest.param("*0001*", False, "2 instance(s) of MSiSCSI_MMIPSECStats found, none kept: the "
-                 "1 matching instance_name '*0001*' are inactive (set include_inactive to keep "
-                 "them)", id="only-inactive-matches"),
+    pytest.param("*0001*", False, "2 instance(s) of MSiSCSI_MMIPSECStats found, none kept: all "
+                 "1 instance(s) matching instance_name '*0001*' are inactive (set "
+                 "include_inactive to keep them)", id="only-inactive-matches"),
     pytest.param("ROOT\\ISCSIPRT\\9*", True, "2 instance(s) of MSiSCSI_MMIPSECStats found, none "
                  "kept: no name matched instance_name 'ROOT\\\\ISCSIPRT\\\\9*'", id="no-match"),
 ])
