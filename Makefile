@@ -16,9 +16,10 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export WINISCSI_COLLECTIONS := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv build install pytest unit playbooks sanity test clean
+.PHONY: help venv build install pytest unit playbooks sanity test demo clean
 
 help:
+	@echo "make demo   - the canary rollout demo against the local WinRM test endpoint"
 	@echo "make test   - venv, build + install the collection, run every test against it"
 	@echo "make unit | playbooks | sanity - one test layer (after make install)"
 	@echo "make clean  - remove the venv and build output"
@@ -56,6 +57,11 @@ sanity: venv
 
 test: install sanity pytest
 	@echo "All test layers passed."
+
+# The main job, end to end: a simulated fleet on the local WinRM endpoint, a canary rollout
+# whose change breaks one host, the gate stopping it, the rollback and the fleet report.
+demo: install
+	VENV=$(abspath $(VENV)) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) tests/demo/run_demo.sh
 
 clean:
 	rm -rf $(VENV) $(BUILD)

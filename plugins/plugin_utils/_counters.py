@@ -213,7 +213,8 @@ def _counters_plainly_valid(counters: Any, upper: int | None) -> bool:
     """
     if not isinstance(counters, dict) or counters.keys() != _KEY_SET:
         return False
-    values = counters.values()
+    # A list: Ansible 2.19's lazy dicts hand out values() that can be walked only once.
+    values = list(counters.values())
     return (set(map(type, values)) == _PLAIN_INT and min(values) >= 0
             and (upper is None or max(values) <= upper))
 
@@ -325,11 +326,15 @@ def _check_snapshot_values(snapshot: Mapping[str, Any], host: str | None) -> Map
             raise SnapshotError(f"{field}.active", "true or false", instance["active"], host)
         _check_counters(instance["counters"], f"{field}.counters", host, UINT64_MAX)
 
+    active = [instance for instance in instances if instance["active"]]
+    # The usual host, one adapter: plain-int totals equal to its validated counters are valid
+    # (the plain-int test keeps True == 1 and 1.0 == 1 from passing).
+    if (len(active) == 1 and isinstance(totals, dict)
+            and set(map(type, totals.values())) == _PLAIN_INT
+            and totals == active[0]["counters"]):
+        return snapshot
     # Totals are a sum of uint64 values, so only they may pass 2**64-1.
     _check_counters(totals, "totals", host, None)
-    active = [instance for instance in instances if instance["active"]]
-    if len(active) == 1 and totals == active[0]["counters"]:
-        return snapshot  # the usual host: one adapter, totals are its counters
     expected = sum_active(active)
     for key in COUNTER_KEYS:
         if totals[key] != expected[key]:

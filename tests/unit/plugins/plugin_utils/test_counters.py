@@ -131,6 +131,12 @@ BAD = [
     ("unknown instance shape", "instances[0].extra", 1,
      "instances[0]: expected a mapping with exactly the keys ['instance_name', 'active', "
      "'counters'], got", None),
+    ("bool total equal to 1", "totals.active_acquire", True,
+     "totals.active_acquire: expected an integer in 0 or more (not a bool, float or string), "
+     "got True (bool)", None),
+    ("float total equal to 2", "totals.active_receive", 2.0,
+     "totals.active_receive: expected an integer in 0 or more (not a bool, float or string), "
+     "got 2.0 (float)", None),
     ("wrong totals", "totals.oakley_main_mode", 0,
      "totals.oakley_main_mode: expected 18, the sum over active instances, got 0 (int)", None),
     ("bad source", "source", "wmi", "source: expected one of ['cim', 'wsman'], got 'wmi' (str)",
@@ -219,3 +225,21 @@ def test_format_round_trips() -> None:
 def test_sum_active_skips_inactive() -> None:
     snapshot = make_snapshot()
     assert c.sum_active(snapshot["instances"]) == snapshot["instances"][0]["counters"]
+
+
+class OneShotValuesDict(dict):  # type: ignore[type-arg]
+    """Like Ansible 2.19's lazy containers: values() can be walked once only."""
+
+    def values(self):  # type: ignore[no-untyped-def,override]
+        return (value for value in dict.values(self))
+
+
+def test_counters_whose_values_can_be_walked_once() -> None:
+    snapshot = make_snapshot()
+    for instance in snapshot["instances"]:
+        instance["counters"] = OneShotValuesDict(instance["counters"])
+    snapshot["totals"] = OneShotValuesDict(snapshot["totals"])
+    assert c.validate_snapshot(snapshot) is snapshot
+    snapshot["instances"][0]["counters"]["key_updates"] = -1
+    with pytest.raises(c.SnapshotError, match=re.escape("instances[0].counters.key_updates")):
+        c.validate_snapshot(snapshot)

@@ -1,0 +1,325 @@
+"""Playbook-level tests of the health_check and rollout roles against the local WinRM endpoint.
+
+Each test starts the endpoint with tests/playbooks/scenarios/roles.yml, runs the collection's
+own playbooks (winiscsi.ipsec.health_check, winiscsi.ipsec.rollout_canary) with the real
+`ansible-playbook` from the installed collection (ANSIBLE_COLLECTIONS_PATH), and asserts the
+outcome from the json callback's output, the written reports and the endpoint's request log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = ROOT / "tests" / "support"
+SCENARIO = Path(__file__).resolve().parent / "scenarios" / "roles.yml"
+TASKS = Path(__file__).resolve().parent / "roles"
+COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(ROOT / "build" / "dev"))
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+# Short windows keep the suite fast; the scenario's hosts form SAs every second.
+FAST = {"mmipsec_via": "wsman", "rollout_settle_seconds": 1, "rollout_sample_seconds": 1}
+
+if str(SUPPORT) not in sys.path:
+    sys.path.insert(0, str(SUPPORT))
+
+from winrm_endpoint import Endpoint  # noqa: E402  (needs tests/support on sys.path)
+
+
+@dataclass
+class Run:
+    """One ansible-playbook run: exit code, recorded results and recap, output."""
+
+    rc: int
+    doc: dict[str, Any]
+    stdout: str
+    stderr: str
+
+    def results(self, task_name: str) -> list[tuple[str, dict[str, Any]]]:
+        """(host, result) of every run of tasks whose name ends with ``task_name``, in order."""
+        return [(r["host"], {**r["result"], "status": r["status"]}) for r in self.doc["results"]
+                if r["task"].endswith(task_name)]
+
+    def hosts_that_ran(self, task_name: str) -> set[str]:
+        """Hosts for which a task ran (not skipped)."""
+        return {h for h, r in self.results(task_name) if r["status"] != "skipped"}
+
+    def stats(self, host: str) -> dict[str, int]:
+        return dict(self.doc["stats"].get(host, {}))
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
+    with Endpoint(SCENARIO, state_dir=tmp_path / "endpoint") as ep:
+        yield ep
+
+
+def play(ep: Endpoint, tmp_path: Path, playbook: str, extra: dict[str, Any],
+         env: dict[str, str] | None = None, check: bool = False) -> Run:
+    """Run one of the collection's playbooks against the endpoint's inventory."""
+    results = tmp_path / f"results-{len(list(tmp_path.glob('results-*.json')))}.json"
+    variables = {
+        "endpoint_state_dir": str(ep.state_dir),
+        "endpoint_support_dir": str(SUPPORT),
+        **FAST,
+        **extra,
+    }
+    environment = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+        "ANSIBLE_CALLBACK_PLUGINS": str(TASKS / "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "results_file",
+        "WINISCSI_RESULTS_FILE": str(results),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+        "ANSIBLE_FORKS": "10",
+        **(env or {}),
+    }
+    command = [ANSIBLE_PLAYBOOK, "-i", str(ep.inventory_path), f"winiscsi.ipsec.{playbook}",
+               "-e", json.dumps(variables)]
+    if check:
+        command.append("--check")
+    proc = subprocess.run(command, capture_output=True, text=True, env=environment,
+                          cwd=tmp_path, timeout=240, check=False)
+    if not results.exists():
+        raise AssertionError(f"ansible-playbook wrote no results (rc {proc.returncode}); "
+                             f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+    doc = json.loads(results.read_text(encoding="utf-8"))
+    return Run(proc.returncode, doc, proc.stdout, proc.stderr)
+
+
+def rollout(ep: Endpoint, tmp_path: Path, **extra: Any) -> Run:
+    return play(ep, tmp_path, "rollout_canary", {
+        "target": "rollout",
+        "rollout_change_tasks": str(TASKS / "change.yml"),
+        "rollout_rollback_tasks": str(TASKS / "rollback.yml"),
+        "rollout_report_dir": str(tmp_path / "report"),
+        **extra,
+    })
+
+
+def health_check(ep: Endpoint, tmp_path: Path, target: str, **extra: Any) -> Run:
+    env = extra.pop("env", None)
+    return play(ep, tmp_path, "health_check",
+                {"target": target, "report_dir": str(tmp_path / "report"), **extra}, env=env)
+
+
+def report(tmp_path: Path, name: str) -> dict[str, Any]:
+    return json.loads((tmp_path / "report" / f"{name}.json").read_text())
+
+
+def verdicts_of(run: Run, task: str = "Judge the pre-check") -> dict[str, dict[str, Any]]:
+    return {h: r["ansible_facts"]["health_check_verdict"] for h, r in run.results(task)
+            if r["status"] != "skipped"}
+
+
+class _Rows(HTMLParser):
+    """The report's host rows: data-host and data-status of each <tr>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, str] = {}
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "tr" and found.get("data-host"):
+            self.rows[str(found["data-host"])] = str(found.get("data-status"))
+        self._in_title = tag == "title"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+
+def html_rows(path: Path) -> dict[str, str]:
+    parser = _Rows()
+    parser.feed(path.read_text())
+    parser.close()
+    assert parser.title, f"{path} has no <title>"
+    return parser.rows
+
+
+def test_healthy_rollout_goes_through_every_batch(endpoint: Endpoint, tmp_path: Path) -> None:
+    run = rollout(endpoint, tmp_path, test_change_phase="tuned")
+
+    assert run.rc == 0, run.stdout[-4000:]
+    hosts = ["r1", "r2", "r3", "r4"]
+    assert run.hosts_that_ran("Apply the change (switch the simulated host to phase tuned)") \
+        == set(hosts)
+    assert run.hosts_that_ran("Roll the change back (switch the simulated host to phase "
+                              "rollback)") == set()
+    assert all(endpoint.phase(h) == "tuned" for h in hosts)
+    # serial [1, 10%, 100%] over 4 hosts: three batches, a fleet table after each.
+    tables = run.results("Show the fleet summary")
+    assert len(tables) == 3
+    assert tables[-1][1]["msg"][-1] == "4 hosts: 4 passed, 0 failed (ok 4, warning 0, " \
+                                       "critical 0, unknown 0)"
+    data = report(tmp_path, "rollout")
+    assert (data["summary"]["total"], data["summary"]["passed"], data["pending"]) == (4, 4, [])
+    assert sorted(data["verdicts"]) == hosts
+    assert html_rows(tmp_path / "report" / "rollout.html") == dict.fromkeys(hosts, "ok")
+
+
+def test_regression_rolls_back_fails_and_stops_the_rollout(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    run = rollout(endpoint, tmp_path, rollout_report_junit=True)
+
+    assert run.rc == 2, run.stdout[-4000:]
+    assert run.hosts_that_ran("Apply the change (switch the simulated host to phase change)") \
+        == {"r1", "r2"}
+    assert run.hosts_that_ran("Roll the change back (switch the simulated host to phase "
+                              "rollback)") == {"r2"}
+    failed = run.results("Fail the host after the rollback")
+    assert [h for h, r in failed if r["status"] == "failed"] == ["r2"]
+    message = dict(failed)["r2"]["msg"]
+    assert message.startswith("rolled back r2 after the post stage: post-check failed on r2: "
+                              "CRITICAL: "), message
+    assert "authentication" in message
+    assert run.stats("r2")["failures"] == 1 and run.stats("r1")["failures"] == 0
+    assert (endpoint.phase("r1"), endpoint.phase("r2")) == ("change", "rollback")
+    # The third batch never started: r3 and r4 were not even read.
+    assert endpoint.requests("r3") == [] and endpoint.requests("r4") == []
+    assert endpoint.phase("r3") == endpoint.phase("r4") == "initial"
+
+    data = report(tmp_path, "rollout")
+    assert data["summary"]["failed_hosts"] == ["r2"]
+    assert data["pending"] == ["r3", "r4"]
+    assert data["verdicts"]["r2"]["status"] == "critical"
+    assert html_rows(tmp_path / "report" / "rollout.html") == {
+        "r2": "critical", "r1": "ok", "r3": "pending", "r4": "pending"}
+    suite = ET.parse(tmp_path / "report" / "rollout.xml").getroot().find("testsuite")
+    assert suite is not None and int(suite.get("failures", "0")) >= 1
+    failing = {c.get("classname") for c in suite.iter("testcase") if c.find("failure") is not None}
+    assert failing == {"r2"}
+
+
+def test_pre_check_failure_leaves_the_host_unchanged(endpoint: Endpoint, tmp_path: Path) -> None:
+    run = rollout(endpoint, tmp_path, target="soft1:r1", rollout_serial=[1, 1])
+
+    assert run.rc == 2, run.stdout[-4000:]
+    failed = dict(run.results("Fail the host when the gate fails"))
+    assert failed["soft1"]["status"] == "failed"
+    assert failed["soft1"]["msg"].startswith("pre-check failed on soft1: CRITICAL: "), failed
+    assert "cleartext" in failed["soft1"]["msg"]
+    assert run.hosts_that_ran("Apply the change (switch the simulated host to phase change)") \
+        == set()
+    assert run.hosts_that_ran("Roll the change back (switch the simulated host to phase "
+                              "rollback)") == set()
+    assert endpoint.phase("soft1") == "initial"
+    # The canary failed, so the second batch (r1) never started.
+    assert endpoint.requests("r1") == []
+    data = report(tmp_path, "rollout")
+    assert data["summary"]["failed_hosts"] == ["soft1"] and data["pending"] == ["r1"]
+
+
+def test_missing_class_fails_closed_unless_allowed_and_unreachable_counts_as_failed(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    run = health_check(endpoint, tmp_path, "single1:noclass1:gone1")
+
+    assert run.rc in (2, 4), run.stdout[-4000:]
+    verdict = verdicts_of(run)["noclass1"]
+    assert (verdict["status"], verdict["passed"]) == ("unknown", False)
+    assert dict(run.results("Fail the host when the gate fails"))["noclass1"]["status"] == "failed"
+    summary = report(tmp_path, "health-check-pre")["summary"]
+    assert (summary["total"], summary["passed"]) == (3, 1)
+    assert sorted(summary["failed_hosts"]) == ["gone1", "noclass1"]
+    assert summary["missing_hosts"] == ["gone1"]
+    assert run.stats("gone1")["unreachable"] == 1
+
+    allowed = health_check(endpoint, tmp_path, "single1:noclass1:gone1",
+                           health_check_allow_unavailable=True)
+
+    verdict = verdicts_of(allowed)["noclass1"]
+    assert (verdict["status"], verdict["passed"]) == ("unknown", True)
+    assert allowed.stats("noclass1")["failures"] == 0
+    summary = report(tmp_path, "health-check-pre")["summary"]
+    assert (summary["passed"], summary["failed_hosts"]) == (2, ["gone1"])
+
+
+def test_check_mode_judges_without_writing_the_baseline_file(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    baselines = tmp_path / "baselines"
+    run = play(endpoint, tmp_path, "health_check",
+               {"target": "single1", "health_check_baseline_dir": str(baselines)}, check=True)
+
+    assert run.rc == 0, run.stdout[-4000:]
+    assert verdicts_of(run)["single1"]["passed"] is True
+    assert not (baselines / "single1.json").exists()
+
+
+def _recorded_at(run: Run, host: str) -> str:
+    facts = dict(run.results("Keep the baseline as a cacheable fact"))[host]["ansible_facts"]
+    return str(facts["health_check_baseline"]["recorded_at"])
+
+
+def _used(run: Run, host: str) -> dict[str, Any]:
+    facts = dict(run.results("Judge the post-check against the baseline"))[host]["ansible_facts"]
+    return dict(facts)
+
+
+def test_baseline_in_the_jsonfile_fact_cache_reaches_the_next_run_and_reboot_is_flagged(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    cache = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+             "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts")}
+    pre = health_check(endpoint, tmp_path, "single1", env=cache)
+    assert pre.rc == 0, pre.stdout[-4000:]
+    endpoint.set_phase("reboot", ["single1"])
+
+    post = health_check(endpoint, tmp_path, "single1", health_check_phase="post", env=cache)
+
+    assert post.rc == 0, post.stdout[-4000:]
+    used = _used(post, "single1")
+    assert used["health_check_baseline_used"]["recorded_at"] == _recorded_at(pre, "single1")
+    verdict = used["health_check_verdict"]
+    assert verdict["reset_detected"] is True and verdict["window_seconds"] > 0
+    warning = dict(post.results("Warn that the counters were reset since the baseline"))
+    assert "counters were reset" in warning["single1"]["msg"]
+
+
+def test_baseline_directory_reaches_the_next_run(endpoint: Endpoint, tmp_path: Path) -> None:
+    baselines = tmp_path / "baselines"
+    pre = health_check(endpoint, tmp_path, "single1", health_check_sample_seconds=1,
+                       health_check_baseline_dir=str(baselines))
+    assert pre.rc == 0, pre.stdout[-4000:]
+    path = baselines / "single1.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    stored = json.loads(path.read_text())
+    assert stored["snapshot"]["available"] is True and stored["host"] == "single1"
+    assert stored["window"]["window_seconds"] >= 1
+
+    post = health_check(endpoint, tmp_path, "single1", health_check_phase="post",
+                        health_check_baseline_dir=str(baselines))
+
+    assert post.rc == 0, post.stdout[-4000:]
+    used = _used(post, "single1")
+    assert used["health_check_baseline_used"]["recorded_at"] == stored["recorded_at"]
+    assert used["health_check_verdict"]["reset_detected"] is False
+    assert used["health_check_verdict"]["window_seconds"] > 0
+
+
+def test_post_check_without_a_baseline_says_so(endpoint: Endpoint, tmp_path: Path) -> None:
+    run = health_check(endpoint, tmp_path, "single1", health_check_phase="post",
+                       health_check_baseline_dir=str(tmp_path / "empty"))
+
+    assert run.rc == 2, run.stdout[-4000:]
+    failed = dict(run.results("Fail when there is no baseline to judge against"))["single1"]
+    assert failed["msg"].startswith(
+        "post-check failed on single1: no pre-check baseline found in the fact cache "
+        "(ansible_facts.health_check_baseline) and " + str(tmp_path / "empty" / "single1.json"))

@@ -1,0 +1,43 @@
+"""docs/policy.md is generated from the check table and must not drift from it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[4]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+import gen_policy_doc  # noqa: E402
+
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health  # noqa: E402
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (  # noqa: E402
+    COUNTER_KEYS,
+)
+
+
+def test_committed_policy_page_is_what_the_generator_writes() -> None:
+    committed = (ROOT / "docs" / "policy.md").read_text(encoding="utf-8")
+    assert committed == gen_policy_doc.render(), (
+        "docs/policy.md is stale: run .venv/bin/python tests/support/gen_policy_doc.py")
+
+
+def test_page_lists_every_check_with_its_defaults() -> None:
+    text = gen_policy_doc.render()
+    for spec in _health.CHECKS:
+        assert f"### `{spec.name}`" in text
+        assert f"`{spec.reason}`" in text
+        assert spec.formula in text
+    for reason, _status, _meaning in _health.COMMON_REASONS:
+        assert f"| `{reason}` |" in text
+
+
+def test_check_table_is_consistent() -> None:
+    names = [c.name for c in _health.CHECKS]
+    assert len(set(names)) == len(names)
+    for spec in _health.CHECKS:
+        assert spec.reason[0].isupper() and "_" not in spec.reason, spec.reason
+        assert spec.counters and all(k in COUNTER_KEYS for k in spec.counters)
+        for text in (spec.warning, spec.critical):
+            if text is not None:
+                _health.parse_range(text)

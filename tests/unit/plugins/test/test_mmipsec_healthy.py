@@ -1,0 +1,60 @@
+"""The winiscsi.ipsec.mmipsec_healthy test plugin: mapping, result, errors and documentation."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "support"))
+
+from health_snapshots import T0, snapshot, unavailable  # noqa: E402
+from plugin_docs import load_sidecar, signature_problems  # noqa: E402
+
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health  # noqa: E402
+# Imported as a module: pytest would collect a class named TestModule as a test class.
+from ansible_collections.winiscsi.ipsec.plugins.test import mmipsec_healthy as plugin  # noqa: E402
+
+mmipsec_healthy = plugin.mmipsec_healthy
+
+
+def test_test_is_registered() -> None:
+    assert plugin.TestModule().tests() == {"mmipsec_healthy": mmipsec_healthy}
+
+
+CASES = [
+    pytest.param(snapshot(), None, {}, True, id="lifetime-healthy"),
+    pytest.param(snapshot(soft_associations=1), None, {}, False, id="lifetime-cleartext"),
+    pytest.param(snapshot(soft_associations=1), snapshot(soft_associations=1, collected_at=T0),
+                 {}, True, id="window-no-new-cleartext"),
+    pytest.param(snapshot(get_spi_failures=1), None, {}, True, id="warning-passes-by-default"),
+    pytest.param(snapshot(get_spi_failures=1), None, {"fail_on": "warning"}, False,
+                 id="warning-fails-fail-on-warning"),
+    pytest.param(snapshot(get_spi_failures=1), None,
+                 {"fail_on": "warning", "thresholds": {"key_management_failures":
+                                                       {"warning": None}}},
+                 True, id="threshold-disabled"),
+    pytest.param(unavailable(), None, {}, False, id="unavailable-fails-closed"),
+    pytest.param(unavailable(), None, {"allow_unknown": True}, True, id="unknown-allowed"),
+    pytest.param({}, None, {}, False, id="empty-fails-closed"),
+]
+
+
+@pytest.mark.parametrize(("current", "baseline", "kwargs", "expected"), CASES)
+def test_result(current: dict, baseline: dict | None, kwargs: dict, expected: bool) -> None:
+    assert mmipsec_healthy(current, baseline, **kwargs) is expected
+
+
+def test_error_is_an_ansible_filter_error_naming_the_test() -> None:
+    message = ("winiscsi.ipsec.mmipsec_healthy: thresholds: unknown check 'cleartext'; expected "
+               f"one of {list(_health.CHECK_NAMES)}")
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)) as info:
+        mmipsec_healthy(snapshot(), thresholds={"cleartext": {"critical": "1"}})
+    assert isinstance(info.value.__cause__, _health.HealthError)
+
+
+def test_documentation_matches_the_signature() -> None:
+    assert signature_problems(mmipsec_healthy, load_sidecar("test", "mmipsec_healthy")) == []
