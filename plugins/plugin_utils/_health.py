@@ -1009,8 +1009,9 @@ def build_verdict(delta: Mapping[str, Any], checks: list[dict[str, Any]], fail_o
         summary = f"OK: all {len(checks)} checks passed ({scope})"
         passed = True  # ok ranks below every fail_on level, and nothing is unknown
     else:
-        summary = f"{status.upper()}: " + "; ".join(
-            c["message"] for c in checks if c["status"] == status)
+        # dict.fromkeys drops repeats in order: unavailable data gives every check one message.
+        summary = f"{status.upper()}: " + "; ".join(dict.fromkeys(
+            c["message"] for c in checks if c["status"] == status))
         passed = _gate(checks, fail_on, allow_unknown)
     return {
         "status": status,
