@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export WINISCSI_COLLECTIONS := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv build install pytest unit playbooks sanity test demo clean
+.PHONY: help venv build install pytest unit playbooks sanity test demo bench clean
 
 help:
 	@echo "make demo   - the canary rollout demo against the local WinRM test endpoint"
@@ -62,6 +62,11 @@ test: install sanity pytest
 # whose change breaks one host, the gate stopping it, the rollback and the fleet report.
 demo: install
 	VENV=$(abspath $(VENV)) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) tests/demo/run_demo.sh
+
+# Benchmarks (issue 7): ratios against Ansible's own floor, printed and written to bench/.
+# Not part of make test: they take about 35 minutes (bench/run_all.sh --quick: about 3).
+bench: install
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) bench/run_all.sh
 
 clean:
 	rm -rf $(VENV) $(BUILD)

@@ -23,8 +23,8 @@ import shlex
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
@@ -152,7 +152,7 @@ def main() -> int:
         times = _rounds({"decode": decode, "verdict": judge, "lifetime": judge_lifetime,
                          "validate": validate}, args.rounds)
         verdicts = {name: mmipsec_verdict(current, baseline)
-                    for name, (baseline, current) in zip(names, decoded)}
+                    for name, (baseline, current) in zip(names, decoded, strict=True)}
         start = time.process_time()
         fleet = mmipsec_summary(verdicts, hosts=names + ["unreachable01"])
         summary_time = time.process_time() - start

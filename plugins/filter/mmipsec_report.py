@@ -7,7 +7,8 @@ Documentation: mmipsec_report.yml and mmipsec_file_name.yml beside this file.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from types import MappingProxyType
 from string import Formatter
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Optional
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (

@@ -143,6 +143,12 @@ def count_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return {**counts, "total": len(rows), "passed": passed, "failed": len(rows) - passed}
 
 
+def _count_line(counts: Mapping[str, int]) -> str:
+    """The "N hosts: P passed, F failed" lead that both the table and the HTML report show."""
+    plural = "" if counts["total"] == 1 else "s"
+    return f"{counts['total']} host{plural}: {counts['passed']} passed, {counts['failed']} failed"
+
+
 def _clip(text: str, width: int) -> str:
     """Cut ``text`` to ``width`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= width else text[: width - 1] + "\u2026"
@@ -189,12 +195,12 @@ def render_table(rows: Sequence[Mapping[str, Any]], title: str = "fleet",
     summary_width = max(20, width - fixed)
     lines = [title, ""]
     for line in [header, *cells]:
-        lead = "  ".join(part.ljust(w) for part, w in zip(line[:4], widths))
+        lead = "  ".join(part.ljust(w) for part, w in zip(line[:4], widths, strict=True))
         lines.append(f"{lead}  {_clip(line[4], summary_width)}".rstrip())
     counts = count_rows(rows)
     lines.append("")
     lines.append(
-        f"{counts['total']} host{'' if counts['total'] == 1 else 's'}: {counts['passed']} passed, {counts['failed']} failed "
+        f"{_count_line(counts)} "
         f"(ok {counts['ok']}, warning {counts['warning']}, critical {counts['critical']}, "
         f"unknown {counts['unknown']})"
     )
@@ -296,7 +302,7 @@ td.pending, td.none {{ color: #6b6b78; }}
 <body>
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(generated_at)}</p>
-<p id="counts">{counts['total']} host{'' if counts['total'] == 1 else 's'}: {counts['passed']} passed, {counts['failed']} failed. {badges}{pending_note}</p>
+<p id="counts">{html.escape(_count_line(counts))}. {badges}{pending_note}</p>
 <table id="hosts">
 <thead><tr><th>host</th><th>status</th>{head_cells}<th>reasons</th></tr></thead>
 <tbody>

@@ -19,10 +19,11 @@ Specifications cited below:
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from xml.parsers import expat
@@ -438,10 +439,13 @@ class WSManFault(WSManError):
         if not values:
             return
         super().scrub(values)
-        fields = {}
-        for name, value in vars(self.info).items():
-            fields[name] = redact(value, values) if isinstance(value, str) else value
-        self.info = FaultInfo(**fields)
+        # Only the text fields can hold a secret; the int fields (codes) are kept as they are.
+        # Any: mypy checks **texts against every field, int ones included, though only fields
+        # that already hold a str get one.
+        texts: dict[str, Any] = {name: redact(value, values)
+                                 for name, value in vars(self.info).items()
+                                 if isinstance(value, str)}
+        self.info = replace(self.info, **texts)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -604,7 +608,11 @@ def _envelope(header: RequestHeader, action: str) -> tuple[ET.Element, ET.Elemen
 def _serialize(envelope: ET.Element) -> bytes:
     # Namespaces are written with generated prefixes (ns0, ns1...): registering prefixes
     # would change ElementTree's process-wide table, and a conforming service matches URIs.
-    return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
+    # ElementTree.write() into a buffer is what tostring() does, but typeshed types tostring()
+    # with an encoding other than "unicode" as returning Any, and getvalue() as bytes.
+    buffer = io.BytesIO()
+    ET.ElementTree(envelope).write(buffer, encoding="utf-8", xml_declaration=True)
+    return buffer.getvalue()
 
 
 def build_enumerate(header: RequestHeader, *, max_elements: int = DEFAULT_MAX_ELEMENTS,

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Literal, Protocol
 from urllib.parse import urlunsplit
 
@@ -461,7 +462,7 @@ def _read_bounded(response: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-class _BoundedTransport(_PywinrmTransport):  # type: ignore[misc,valid-type]  # see import
+class _BoundedTransport(_PywinrmTransport):
     """pywinrm's Transport, reading replies with a size bound and keeping HTTP 500 bodies.
 
     Why a subclass: pywinrm 0.5's ``Transport._send_message_request`` reads every body whole
@@ -733,8 +734,10 @@ class _Session:
                                              operation="Pull")
                 page = self._exchange(
                     build_pull(pull, context, max_elements=self.max_elements), "Pull",
-                    lambda body, mid=pull.message_id: parse_pull_response(
-                        body, mid, resource_uri=resource_uri, max_bytes=self.max_response_bytes))
+                    # partial() binds this Pull's message id now (a lambda would close over
+                    # the loop's `pull`), and mypy can type it, unlike a lambda with a default.
+                    partial(parse_pull_response, message_id=pull.message_id,
+                            resource_uri=resource_uri, max_bytes=self.max_response_bytes))
                 items.extend(page.items)
                 context = page.context or context
         except WSManTransportError:

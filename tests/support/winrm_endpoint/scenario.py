@@ -63,11 +63,15 @@ def _load_counters_module() -> ModuleType:
     """
     try:
         from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _counters
-    except ImportError:
+    except ImportError as error:
         path = Path(__file__).resolve().parents[3] / "plugins" / "plugin_utils" / "_counters.py"
         spec = importlib.util.spec_from_file_location("_winiscsi_counters", path)
         if spec is None or spec.loader is None:
-            raise ImportError(f"winrm_endpoint: cannot load the counter schema from {path}")
+            # Both ways failed: name both, and keep the package import's error as the cause.
+            raise ImportError(
+                "winrm_endpoint: cannot load the counter schema: the collection is not importable "
+                f"({error}) and no loadable file is at {path}"
+            ) from error
         module = importlib.util.module_from_spec(spec)
         sys.modules.setdefault("_winiscsi_counters", module)
         spec.loader.exec_module(module)

@@ -36,8 +36,14 @@ import yaml
 
 from . import wsman
 from .scenario import (
-    INITIAL_PHASE, TRANSPORT_FAULTS, WMI_NAME_BY_KEY, HostSpec, HostState, Scenario,
-    ScenarioError, load_scenario,
+    INITIAL_PHASE,
+    TRANSPORT_FAULTS,
+    WMI_NAME_BY_KEY,
+    HostSpec,
+    HostState,
+    Scenario,
+    ScenarioError,
+    load_scenario,
 )
 from .tls import Certificates, make_certificates
 

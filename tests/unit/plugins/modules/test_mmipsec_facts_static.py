@@ -220,8 +220,11 @@ def test_spec_check_fails_on_changed_documentation(tmp_path: Path, old: str, new
 
 # (old, new, the text on the offending line, the problem reported for that line)
 HYGIENE_BREAKAGES = [
-    pytest.param("    $kept = @(foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $item } })\n",
-                 "    $kept = @()\n    foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $kept += $item } }\n",
+    pytest.param("    $kept = @(foreach ($item in $matched) "
+                 "{ if ($includeInactive -or [bool]$item.Active) { $item } })\n",
+                 "    $kept = @()\n"
+                 "    foreach ($item in $matched) "
+                 "{ if ($includeInactive -or [bool]$item.Active) { $kept += $item } }\n",
                  "$kept += ", "'+=' in a loop on '$kept': build arrays with @(foreach ...)",
                  id="array-plus-equals"),
     pytest.param("            [decimal]$sum = 0\n", "            $sum = 0\n",

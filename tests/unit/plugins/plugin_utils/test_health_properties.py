@@ -42,7 +42,7 @@ def host(draw: st.DrawFn, gauges: st.SearchStrategy[dict[str, int]] = healthy_ga
     actives = draw(st.lists(st.booleans(), min_size=len(chosen), max_size=len(chosen)))
     actives[0] = True
     return [instance(name, active, **draw(cumulative), **draw(gauges))
-            for name, active in zip(chosen, actives)]
+            for name, active in zip(chosen, actives, strict=True)]
 
 
 @given(host())
@@ -71,7 +71,7 @@ def test_monotonic_growth_never_flags_a_reset(instances: list[dict[str, Any]],
     assert result["reset_reasons"] == []
     for key in CUMULATIVE_KEYS:
         expected = sum(g["counters"][key] - i["counters"][key]
-                       for g, i in zip(grown, instances) if g["active"])
+                       for g, i in zip(grown, instances, strict=True) if g["active"])
         assert result["counters"][key] == expected
         value = result["counters"][key]
         assert isinstance(value, int) and not isinstance(value, bool)

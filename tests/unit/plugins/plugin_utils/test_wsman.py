@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -369,6 +370,19 @@ def test_scrub_removes_secrets_from_fault_text() -> None:
     caught.value.scrub(["hunter2", ""])
     assert "hunter2" not in str(caught.value) + repr(caught.value.info)
     assert "OperationTimeout ********" in caught.value.host_message
+
+
+def test_scrub_redacts_every_text_field_and_keeps_the_codes() -> None:
+    texts = {f.name: f"{f.name} hunter2 end" for f in fields(w.FaultInfo)
+             if f.type == "str | None"}
+    info = w.FaultInfo(code=0x80338029, wdm_return_code=5, **texts)
+    fault = w.WSManFault(info, operation="Enumerate")
+    fault.scrub(["hunter2"])
+    assert fault.info == w.FaultInfo(
+        code=0x80338029, wdm_return_code=5,
+        **{name: f"{name} ******** end" for name in texts})
+    # The test covers every field: the text ones above, and the two codes.
+    assert len(texts) + 2 == len(fields(w.FaultInfo))
 
 
 @pytest.mark.parametrize(("text", "value"), [

@@ -43,7 +43,7 @@ VALUES_0002 = [1, 2, 10, 1, 1, 8, 8, 9, 4, 0, 500, 250, 250, 1, 1, 0, 3, 100, 25
 
 
 def counters(values: list[int]) -> dict[str, int]:
-    return dict(zip(COUNTER_KEYS, values))
+    return dict(zip(COUNTER_KEYS, values, strict=True))
 
 
 def load(name: str) -> bytes:
@@ -138,7 +138,8 @@ def test_pulls_until_end_of_sequence_with_the_latest_context() -> None:
     result = collect(sender, STATS_ID, PULL1_ID, PULL2_ID, OS_ID, include_inactive=True)
     names = [i["instance_name"] for i in result.snapshot["instances"]]
     assert names == ["ROOT\\ISCSIPRT\\0000_0", "ROOT\\ISCSIPRT\\0001_0", "ROOT\\ISCSIPRT\\0002_0"]
-    expected_totals = {k: a + b for (k, a), b in zip(counters(VALUES_0000).items(), VALUES_0002)}
+    expected_totals = {k: a + b for (k, a), b
+                       in zip(counters(VALUES_0000).items(), VALUES_0002, strict=True)}
     assert result.snapshot["totals"] == expected_totals
     assert result.snapshot["totals"]["soft_associations"] == 2 + 18446744073709551615
     assert result.round_trips == 4

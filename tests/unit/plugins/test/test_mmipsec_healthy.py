@@ -15,6 +15,7 @@ from health_snapshots import T0, snapshot, unavailable  # noqa: E402
 from plugin_docs import load_sidecar, signature_problems  # noqa: E402
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health  # noqa: E402
+
 # Imported as a module: pytest would collect a class named TestModule as a test class.
 from ansible_collections.winiscsi.ipsec.plugins.test import mmipsec_healthy as plugin  # noqa: E402
 

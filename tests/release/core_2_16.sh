@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The oldest supported ansible-core (2.16) next to the pinned newest one (.venv, 2.19):
+# ansible-test sanity with 2.16's own tests and ignore file (tests/sanity/ignore-2.16.txt), then
+# the unit and playbook tests against the tarball built and installed with 2.16's ansible-galaxy.
+# Usage: core_2_16.sh [sanity|unit|playbooks]... (default: all three)
+set -euo pipefail
+# shellcheck source=tests/release/_lib.sh
+source "$(dirname "$0")/_lib.sh"
+steps=("$@")
+((${#steps[@]})) || steps=(sanity unit playbooks)
+
+# tests/requirements-dev.txt without its ansible-core pin, so the test tools stay the same.
+mkdir -p "$work"
+dev=$work/requirements-dev-without-core.txt
+grep -v '^ansible-core==' "$root/tests/requirements-dev.txt" >"$dev"
+venv=$(release_venv core-2.16 "$release_dir/requirements-core-2.16.txt" "$dev")
+# sed reads to the end: with head, ansible 2.16 dies of the broken pipe (and pipefail fails us).
+"$venv/bin/ansible" --version | sed -n 1p
+
+for step in "${steps[@]}"; do
+    case $step in
+    sanity)
+        VENV=$venv "$root/tests/sanity/run.sh"
+        ;;
+    unit | playbooks)
+        collections=$work/core-2.16/collections
+        if [[ -z ${installed:-} ]]; then
+            # Built and installed afresh once per run, for both steps.
+            tarball=$(build_tarball "$venv" "$work/core-2.16/dist")
+            rm -rf "$collections"
+            "$venv/bin/ansible-galaxy" collection install --force -p "$collections" "$tarball"
+            installed=yes
+        fi
+        (
+            cd "$root"
+            export ANSIBLE_COLLECTIONS_PATH=$collections WINISCSI_COLLECTIONS=$collections
+            "$venv/bin/python" -m pytest -q -p no:cacheprovider "tests/$step"
+        )
+        ;;
+    *)
+        echo "core_2_16.sh: unknown step '$step' (expected sanity, unit or playbooks)" >&2
+        exit 2
+        ;;
+    esac
+done
