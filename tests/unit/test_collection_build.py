@@ -15,8 +15,8 @@ BIN = Path(sys.executable).parent
 
 # Paths (prefixes) that must never reach the tarball.
 DEV_ONLY = (".venv/", ".ci/", ".git/", "build/", "bench/", "Makefile", "tests/unit/",
-            "tests/sanity/", "tests/release/", "ruff.toml", ".mypy.ini", "tests/support/", "tests/playbooks/", "tests/demo/", "tests/requirements-dev.txt",
-            ".gitignore")
+            "tests/sanity/", "tests/release/", "ruff.toml", ".mypy.ini", "tests/support/",
+            "tests/playbooks/", "tests/demo/", "tests/requirements-dev.txt", ".gitignore")
 # Paths a user of the collection needs.
 SHIPPED = ("MANIFEST.json", "README.md", "COPYING", "meta/runtime.yml", "requirements.txt",
            "plugins/modules/mmipsec_facts.ps1", "plugins/modules/mmipsec_facts.py",
