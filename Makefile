@@ -16,12 +16,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export WINISCSI_COLLECTIONS := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv build install pytest unit playbooks sanity test demo bench clean
+.PHONY: help venv build install pytest unit playbooks sanity release test demo bench clean
 
 help:
 	@echo "make demo   - the canary rollout demo against the local WinRM test endpoint"
 	@echo "make test   - venv, build + install the collection, run every test against it"
-	@echo "make unit | playbooks | sanity - one test layer (after make install)"
+	@echo "make unit | playbooks | sanity | release - one test layer (after make install)"
 	@echo "make clean  - remove the venv and build output"
 
 $(BIN)/.installed: tests/requirements-dev.txt
@@ -55,7 +55,18 @@ playbooks: venv
 sanity: venv
 	VENV=$(abspath $(VENV)) tests/sanity/run.sh
 
-test: install sanity pytest
+# Release checks (issue 6): each script builds its own pinned virtualenv under build/venvs/,
+# since the linters' and ansible-core 2.16's dependencies conflict with the main pins.
+release:
+	tests/release/static.sh
+	tests/release/ansible_lint.sh
+	tests/release/changelog.sh
+	tests/release/docs_lint.sh
+	tests/release/ee.sh
+	tests/release/galaxy_importer.sh
+	tests/release/core_2_16.sh
+
+test: install sanity pytest release
 	@echo "All test layers passed."
 
 # The main job, end to end: a simulated fleet on the local WinRM endpoint, a canary rollout

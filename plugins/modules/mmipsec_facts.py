@@ -4,7 +4,10 @@
 # Documentation only: the module itself is mmipsec_facts.ps1 beside this file, and the action
 # plugin plugins/action/mmipsec_facts.py runs it (or, with via=wsman, queries from the controller).
 
-from __future__ import annotations
+# The module boilerplate that ansible-test sanity of ansible-core 2.16 requires (2.19 accepts it).
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
