@@ -29,18 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
+from dev_collection import make_importable  # noqa: E402  (needs tests/support on sys.path)
 
-def _collections_path() -> Path:
-    # Same rule as tests/unit/conftest.py: the source tree through build/dev.
-    dev = ROOT / "build" / "dev"
-    link = dev / "ansible_collections" / "winiscsi" / "ipsec"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(ROOT, target_is_directory=True)
-    return dev
-
-
-sys.path.insert(0, str(_collections_path()))
+make_importable()
 
 from health_snapshots import instance, snapshot  # noqa: E402
 

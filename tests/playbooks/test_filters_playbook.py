@@ -21,6 +21,10 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+from dev_collection import source_collections_path  # noqa: E402  (needs tests/support)
+
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 SIDECARS = [ROOT / "plugins" / "filter" / f"mmipsec_{name}.yml"
             for name in ("delta", "verdict", "compare", "summary")] + [
@@ -29,15 +33,7 @@ PASSED = '"msg": "All assertions passed"'
 
 
 def _collections_path() -> str:
-    configured = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
-    if configured:
-        return configured
-    dev = ROOT / "build" / "dev"
-    link = dev / "ansible_collections" / "winiscsi" / "ipsec"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(ROOT, target_is_directory=True)
-    return str(dev)
+    return os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(source_collections_path())
 
 
 def _run(playbook: Path, *extra: str) -> subprocess.CompletedProcess[str]:

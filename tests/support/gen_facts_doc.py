@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
+from dev_collection import make_importable
+
 ROOT = Path(__file__).resolve().parents[2]
 FACTS_DOC = ROOT / "docs" / "facts-reference.md"
 
@@ -63,13 +65,7 @@ KIND_DOC: Mapping[str, str] = {
 
 def _import_counters() -> ModuleType:
     """Import the schema from the source tree (through the build/dev symlink)."""
-    dev = ROOT / "build" / "dev"
-    link = dev / "ansible_collections" / "winiscsi" / "ipsec"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(ROOT, target_is_directory=True)
-    if str(dev) not in sys.path:
-        sys.path.insert(0, str(dev))
+    make_importable()
     from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _counters
 
     return _counters

@@ -13,18 +13,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from dev_collection import make_importable
+
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "docs" / "policy.md"
 
 
 def _import_health():  # type: ignore[no-untyped-def]
-    dev = ROOT / "build" / "dev"
-    link = dev / "ansible_collections" / "winiscsi" / "ipsec"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(ROOT, target_is_directory=True)
-    if str(dev) not in sys.path:
-        sys.path.insert(0, str(dev))
+    make_importable()
     from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health
 
     return _health

@@ -12,20 +12,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
+from dev_collection import make_importable  # noqa: E402  (needs tests/support on sys.path)
 
-def _collections_path() -> Path:
-    configured = os.environ.get("WINISCSI_COLLECTIONS")
-    if configured:
-        return Path(configured)
-    dev = ROOT / "build" / "dev"
-    link = dev / "ansible_collections" / "winiscsi" / "ipsec"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(ROOT, target_is_directory=True)
-    return dev
-
-
-COLLECTIONS = _collections_path()
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+CONFIGURED = os.environ.get("WINISCSI_COLLECTIONS")
+COLLECTIONS = make_importable(Path(CONFIGURED) if CONFIGURED else None)
