@@ -6,6 +6,10 @@ Each host gets a threaded HTTP/1.1 server on 127.0.0.1 (keep-alive: NTLM authent
 connection, so its security context lives on the connection's handler). Basic is checked on
 every request; NTLM goes through pyspnego's acceptor and, over HTTP, the bodies are WinRM
 encrypted (MS-WSMV 2.2.9.1.1, ``multipart/encrypted``), as pywinrm sends them by default.
+
+One thread (``_ServeLoop``) accepts for every listener, hosts and control API alike, and
+sleeps in ``selectors`` until a socket is ready or ``stop()`` wakes it; each accepted
+connection then gets its own handler thread (ThreadingMixIn), as with ``serve_forever``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import selectors
 import socket
 import ssl
 import struct
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from socketserver import TCPServer
 from typing import Any
 
 import spnego
@@ -59,6 +65,9 @@ PERF_RAW_NULLS = (
     "Name", "Timestamp_Object", "Timestamp_PerfTime", "Timestamp_Sys100NS",
 )
 INSTALL_DATE = datetime(2025, 3, 14, 9, 26, 53, tzinfo=timezone.utc)
+# Connections accepted per readiness event before the loop looks at the other listeners.
+ACCEPT_BURST = 32
+STOP_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -673,6 +682,127 @@ class _WsmanHandler(BaseHTTPRequestHandler):
         })
 
 
+# ---------------------------------------------------------------- the accept loop
+
+
+class _ServeLoop:
+    """One thread that accepts connections for many listening servers.
+
+    A ``serve_forever`` thread per host polls its socket (20 times a second at
+    ``poll_interval=0.05``), so 1,000 idle hosts kept 0.5 to 0.8 of a core busy. Here a single
+    selector watches every listening socket plus the read end of a socket pair: the thread
+    sleeps until a client connects or ``stop`` writes to the pair. Accepting and dispatching
+    is what ``BaseServer._handle_request_noblock`` does, through the server's public hooks,
+    so ThreadingMixIn still gives each connection its own handler thread (where the TLS
+    handshake happens).
+
+    Args:
+        name: Name of the serving thread.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._closed = False
+        # Times select() returned; tests check that an idle loop does not wake at all.
+        self.wakeups = 0
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The serving thread."""
+        return self._thread
+
+    def add(self, server: TCPServer) -> None:
+        """Watch a server's listening socket (call before ``start``).
+
+        The socket becomes non-blocking: a client that resets its connection between the
+        readiness event and accept() must not block the loop that serves every host.
+        """
+        server.socket.setblocking(False)
+        self._selector.register(server.socket, selectors.EVENT_READ, server)
+
+    def start(self) -> None:
+        """Start the serving thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Wake the thread, wait for it to leave the loop, and release the selector.
+
+        Listening sockets stay open (their servers' ``server_close`` closes them); once this
+        returns no new connection is accepted.
+
+        Raises:
+            RuntimeError: The thread did not leave the loop within ``timeout`` seconds.
+        """
+        if self._closed:
+            return
+        self._stop.set()
+        try:
+            self._wake_writer.send(b"\0")
+        except OSError:
+            pass  # Buffer full: a wake-up is already pending, which is all that is needed.
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise RuntimeError(
+                    f"winrm_endpoint: serving thread {self._thread.name!r} still running "
+                    f"{timeout} s after stop was requested"
+                )
+        self._closed = True
+        self._selector.close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            # No timeout: only a connecting client or stop() ends the wait.
+            events = self._selector.select()
+            self.wakeups += 1
+            for key, dummy in events:
+                if self._stop.is_set():
+                    return
+                if key.data is None:
+                    self._drain_wake_ups()
+                else:
+                    _accept(key.data)
+
+    def _drain_wake_ups(self) -> None:
+        try:
+            while self._wake_reader.recv(4096):
+                pass
+        except OSError:
+            pass  # BlockingIOError once empty.
+
+
+def _accept(server: TCPServer) -> None:
+    """Accept the connections waiting on a server and hand each to it, as serve_forever does."""
+    for dummy in range(ACCEPT_BURST):
+        try:
+            request, client_address = server.get_request()
+        except (BlockingIOError, InterruptedError):
+            return  # Nothing (more) waiting.
+        except ConnectionError:
+            continue  # The client gave up before we accepted: look at the next one.
+        except OSError:
+            return  # As serve_forever: skip this round (e.g. out of descriptors).
+        try:
+            # Whether an accepted socket inherits non-blocking mode from the listener is
+            # platform-dependent; handlers expect blocking sockets with their own timeouts.
+            request.setblocking(True)
+            if not server.verify_request(request, client_address):
+                server.shutdown_request(request)
+                continue
+            server.process_request(request, client_address)
+        except Exception:  # noqa: BLE001 - as BaseServer: report, drop the connection, go on
+            server.handle_error(request, client_address)
+            server.shutdown_request(request)
+
+
 # ---------------------------------------------------------------- control API
 
 
@@ -770,7 +900,7 @@ class Endpoint:
         self._clock = clock
         self._want_control = control
         self._servers: list[_HostServer] = []
-        self._threads: list[threading.Thread] = []
+        self._loop: _ServeLoop | None = None
         self._control: _ControlServer | None = None
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
@@ -796,6 +926,7 @@ class Endpoint:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(certs.cert_path, certs.key_path)
         bindings = _channel_bindings(certs)
+        self._loop = _ServeLoop("winrm-endpoint")
         try:
             for spec in self.scenario.hosts.values():
                 state = HostState(spec, self._clock)
@@ -810,7 +941,7 @@ class Endpoint:
                     )
                     port = server.server_address[1]
                     self._servers.append(server)
-                    self._serve(server, f"winrm-{spec.name}")
+                    self._loop.add(server)
                 self.hosts[spec.name] = HostInfo(
                     name=spec.name, port=port, scheme=spec.scheme, username=spec.user,
                     password=spec.inventory_password, server_password=spec.password,
@@ -820,9 +951,11 @@ class Endpoint:
             self._write_inventory()
             if self._want_control:
                 self._control = _ControlServer(self)
-                self._serve(self._control, "winrm-control")
+                self._loop.add(self._control)
                 self.control_url = f"http://127.0.0.1:{self._control.server_address[1]}"
                 self.control_path.write_text(json.dumps({"url": self.control_url}) + "\n")
+            # Listening sockets queue connections already; they are served from here on.
+            self._loop.start()
         except BaseException:
             self.stop()
             raise
@@ -832,29 +965,30 @@ class Endpoint:
         servers: list[ThreadingHTTPServer] = list(self._servers)
         if self._control is not None:
             servers.append(self._control)
-        for server in self._servers:
-            server.stopping.set()
-        # shutdown() waits for a serve_forever poll; do them side by side, not one by one.
-        stoppers = [threading.Thread(target=server.shutdown) for server in servers]
-        for stopper in stoppers:
-            stopper.start()
-        for stopper in stoppers:
-            stopper.join(timeout=5)
-        for server in servers:
-            server.server_close()
-        for server in self._servers:
-            server.close_connections()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._servers, self._threads, self._control = [], [], None
-        self._restore_ntlm_users()
+        for host_server in self._servers:
+            host_server.stopping.set()  # Ends the ``slow`` faults' waits.
+        loop, self._loop = self._loop, None
+        try:
+            # Not server.shutdown(): it waits for a serve_forever that never runs here.
+            if loop is not None:
+                loop.stop()
+        finally:
+            for server in servers:
+                server.server_close()
+            for host_server in self._servers:
+                host_server.close_connections()
+            self._servers, self._control = [], None
+            self._restore_ntlm_users()
 
-    def _serve(self, server: ThreadingHTTPServer, name: str) -> None:
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
-        )
-        thread.start()
-        self._threads.append(thread)
+    @property
+    def serving_thread(self) -> threading.Thread | None:
+        """The one thread that accepts for every listener (None when not started)."""
+        return self._loop.thread if self._loop is not None else None
+
+    @property
+    def loop_wakeups(self) -> int:
+        """How many times the serving thread has woken up (0 when not started)."""
+        return self._loop.wakeups if self._loop is not None else 0
 
     # ------------------------------------------------------------ phases and log
 
