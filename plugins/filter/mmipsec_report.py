@@ -12,21 +12,21 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._report import (
-    ReportError,
-    host_rows,
-    render_html,
-    render_junit,
-    render_table,
-    safe_file_name,
-)
-
 FORMATS = ("table", "html", "junit")
 
 
 def mmipsec_report(summary: Any, format: Any = "table", verdicts: Any = None,  # noqa: A002
                    title: Any = "fleet", generated_at: Any = "", pending: Any = None) -> str:
     """Render an mmipsec_summary result as a text table, HTML or JUnit XML."""
+    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
+    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._report import (
+        ReportError,
+        host_rows,
+        render_html,
+        render_junit,
+        render_table,
+    )
+
     name = "winiscsi.ipsec.mmipsec_report"
     if format not in FORMATS:
         raise AnsibleFilterError(
@@ -51,6 +51,12 @@ def mmipsec_report(summary: Any, format: Any = "table", verdicts: Any = None,  #
 
 def mmipsec_file_name(host: Any, suffix: Any = ".json") -> str:
     """Turn a host name into a safe, unique file name."""
+    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
+    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._report import (
+        ReportError,
+        safe_file_name,
+    )
+
     try:
         return safe_file_name(host, str(suffix))
     except ReportError as e:

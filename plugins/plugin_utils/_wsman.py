@@ -457,10 +457,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 # --- Hardened parsing ------------------------------------------------------------------------
-def _clark(name: str) -> str:
-    """Turn expat's ``uri<space>local`` into ElementTree's ``{uri}local``."""
-    uri, sep, local = name.rpartition(" ")
-    return f"{{{uri}}}{local}" if sep else name
+_SOAP_VALUE = f"{{{NS_SOAP}}}Value"  # the element whose text is a QName (SOAP 1.2 faults)
 
 
 def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -492,8 +489,11 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.buffer_text = True
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    scopes: list[dict[str | None, str]] = [{"xml": NS_XML}]
-    pending: list[tuple[str | None, str]] = []
+    # The element handlers run once per element, in Python, so they do little: a reply repeats
+    # a few dozen names, each turned into ElementTree's form once, and the namespaces in scope
+    # are kept per prefix (expat reports where each declaration ends) for the rare QName text.
+    clark_names: dict[str, str] = {}
+    namespaces: dict[str | None, list[str]] = {"xml": [NS_XML]}
 
     def refuse(what: str) -> None:
         raise XmlRefusedError(f"it contains {what}, which a WS-Management reply never has",
@@ -510,29 +510,35 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         return 0  # pragma: no cover - refuse() always raises
 
     def ns_start(prefix: str | None, uri: str | None) -> None:
-        pending.append((prefix, uri or ""))
+        namespaces.setdefault(prefix, []).append(uri or "")
+
+    def ns_end(prefix: str | None) -> None:
+        namespaces[prefix].pop()
+
+    def clark(name: str) -> str:
+        """Turn expat's ``uri<space>local`` into ElementTree's ``{uri}local``."""
+        uri, sep, local = name.rpartition(" ")
+        known = clark_names[name] = f"{{{uri}}}{local}" if sep else name
+        return known
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        scope = dict(scopes[-1])
-        scope.update(pending)
-        pending.clear()
-        scopes.append(scope)
-        builder.start(_clark(name), {_clark(k): v for k, v in attrs.items()})
+        tag = clark_names.get(name) or clark(name)
+        builder.start(tag, {clark_names.get(k) or clark(k): v for k, v in attrs.items()})
 
     def end(name: str) -> None:
-        element = builder.end(_clark(name))
-        scope = scopes.pop()
-        if element.tag == f"{{{NS_SOAP}}}Value" and element.text:
+        element = builder.end(clark_names[name])  # start() named it
+        if element.tag == _SOAP_VALUE and element.text:
             prefix, sep, local = element.text.strip().rpartition(":")
-            uri = scope.get(prefix if sep else None)
-            if uri is not None:
-                element.set(QNAME_ATTRIBUTE, f"{{{uri}}}{local}")
+            uris = namespaces.get(prefix if sep else None)
+            if uris:
+                element.set(QNAME_ATTRIBUTE, f"{{{uris[-1]}}}{local}")
 
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = entity
     parser.UnparsedEntityDeclHandler = entity
     parser.ExternalEntityRefHandler = external
     parser.StartNamespaceDeclHandler = ns_start
+    parser.EndNamespaceDeclHandler = ns_end
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data

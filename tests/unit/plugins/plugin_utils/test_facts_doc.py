@@ -6,18 +6,16 @@ import re
 import sys
 from pathlib import Path
 
+import gen_facts_doc
 import pytest
 
-ROOT = Path(__file__).resolve().parents[4]
-sys.path.insert(0, str(ROOT / "tests" / "support"))
-
-import gen_facts_doc  # noqa: E402
-
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (  # noqa: E402
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     INSTANCE_KEYS,
     MEMBERS,
     SNAPSHOT_KEYS,
 )
+
+ROOT = Path(__file__).resolve().parents[4]
 
 PAGE = ROOT / "docs" / "facts-reference.md"
 # A table row whose first cell is a `key`: the cells, stripped.

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[4]
-sys.path.insert(0, str(ROOT / "tests" / "support"))
+import gen_policy_doc
 
-import gen_policy_doc  # noqa: E402
-
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health  # noqa: E402
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (  # noqa: E402
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     COUNTER_KEYS,
 )
+
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def test_committed_policy_page_is_what_the_generator_writes() -> None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
+from health_snapshots import T0, T1, instance, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "support"))
-
-from health_snapshots import T0, T1, instance, snapshot  # noqa: E402
-
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health as h  # noqa: E402
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (  # noqa: E402
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health as h
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     CUMULATIVE_KEYS,
     GAUGE_KEYS,
     UINT64_MAX,

@@ -155,6 +155,17 @@ def test_soap_value_qnames_are_resolved_with_the_declarations_in_scope() -> None
     assert info.subcode == "{urn:other}Thing"
 
 
+def test_a_rebound_prefix_resolves_to_the_innermost_declaration_until_it_ends() -> None:
+    data = (b'<r xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:x="urn:outer">'
+            b'<s:Value>x:A</s:Value>'
+            b'<m xmlns:x="urn:inner"><s:Value>x:B</s:Value><s:Value xmlns:x="urn:own">x:C</s:Value>'
+            b'<s:Value>x:D</s:Value></m>'
+            b'<s:Value>x:E</s:Value><s:Value>y:F</s:Value><s:Value>G</s:Value></r>')
+    values = w.parse_xml(data).iter("{http://www.w3.org/2003/05/soap-envelope}Value")
+    assert [v.get(w.QNAME_ATTRIBUTE) for v in values] == [
+        "{urn:outer}A", "{urn:inner}B", "{urn:own}C", "{urn:inner}D", "{urn:outer}E", None, None]
+
+
 # --- replies ---------------------------------------------------------------------------------
 def test_enumerate_response_with_items_and_end_of_sequence() -> None:
     page = w.parse_enumerate_response(load("enumerate_end_of_sequence.xml"), STATS_ID)

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from health_snapshots import T0, snapshot, unavailable
+from plugin_docs import load_sidecar, signature_problems
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "support"))
-
-from health_snapshots import T0, snapshot, unavailable  # noqa: E402
-from plugin_docs import load_sidecar, signature_problems  # noqa: E402
-
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health  # noqa: E402
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health
 
 # Imported as a module: pytest would collect a class named TestModule as a test class.
-from ansible_collections.winiscsi.ipsec.plugins.test import mmipsec_healthy as plugin  # noqa: E402
+from ansible_collections.winiscsi.ipsec.plugins.test import mmipsec_healthy as plugin
 
 mmipsec_healthy = plugin.mmipsec_healthy
 

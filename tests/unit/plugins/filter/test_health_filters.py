@@ -1,0 +1,128 @@
+"""The filter plugins over plugin_utils/_health.py: mapping, errors, documentation, imports.
+
+mmipsec_verdict, mmipsec_delta, mmipsec_compare and mmipsec_summary are thin wrappers; their
+behaviour is tested on _health.py (tests/unit/plugins/plugin_utils) and their documented examples
+run through ansible-playbook in tests/playbooks. What is left to test here is the wrapping.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from health_snapshots import T0, snapshot
+from plugin_docs import load_sidecar, signature_problems
+
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health
+
+PACKAGE = "ansible_collections.winiscsi.ipsec.plugins"
+
+
+def plugin(name: str) -> Callable[..., Any]:
+    return getattr(importlib.import_module(f"{PACKAGE}.filter.{name}"), name)
+
+
+def pre_post_deltas() -> tuple[dict[str, Any], dict[str, Any]]:
+    pre = _health.delta(snapshot(), snapshot(collected_at=T0))
+    post = _health.delta(snapshot(collected_at="2026-11-26T08:02:00Z", soft_associations=1),
+                         snapshot())
+    return pre, post
+
+
+FILTERS = ("mmipsec_verdict", "mmipsec_delta", "mmipsec_compare", "mmipsec_summary")
+
+# filter -> (arguments that plugin_utils refuses, the message it must carry)
+BAD_INPUT: dict[str, tuple[tuple[Any, ...], dict[str, Any], str]] = {
+    "mmipsec_verdict": (
+        (snapshot(),), {"fail_on": "never"},
+        "fail_on: expected one of ['warning', 'critical'], got 'never' (str)"),
+    "mmipsec_delta": (
+        ([], snapshot()), {},
+        "input: snapshot: expected a mapping (ansible_facts.mmipsec), got [] (list)"),
+    "mmipsec_compare": (
+        ({}, {}), {},
+        "input: expected an mmipsec_delta result, missing keys ['available', 'reason', "
+        "'collected_at', 'baseline_collected_at', 'window_seconds', 'rate_window_seconds', "
+        "'reset_detected', 'reset_reasons', 'counters', 'rates', 'gauges', 'instances']"),
+    "mmipsec_summary": (
+        ({},), {"hosts": "web01"},
+        "hosts: expected a list of host names, got 'web01' (str)"),
+}
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_filter_is_registered(name: str) -> None:
+    module = importlib.import_module(f"{PACKAGE}.filter.{name}")
+    assert module.FilterModule().filters() == {name: plugin(name)}
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_error_is_an_ansible_filter_error_naming_the_filter(name: str) -> None:
+    args, kwargs, reason = BAD_INPUT[name]
+    message = f"winiscsi.ipsec.{name}: {reason}"
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)) as info:
+        plugin(name)(*args, **kwargs)
+    assert str(info.value) == message
+    assert isinstance(info.value.__cause__, _health.HealthError)
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_documentation_matches_the_signature(name: str) -> None:
+    assert signature_problems(plugin(name), load_sidecar("filter", name)) == []
+
+
+@pytest.mark.parametrize("name", ["mmipsec_verdict", "mmipsec_compare"])
+def test_fail_on_default_is_the_health_default(name: str) -> None:
+    # The filters spell the default out (they import _health only when called).
+    assert plugin(name).__defaults__[-2] == _health.DEFAULT_FAIL_ON
+
+
+def test_verdict_arguments_reach_plugin_utils() -> None:
+    before, after = snapshot(collected_at=T0), snapshot(get_spi_failures=1)
+    thresholds = {"key_management_failures": {"warning": "5"}}
+    verdict = plugin("mmipsec_verdict")
+    assert verdict(after, before, thresholds, "warning", True) == _health.verdict(
+        after, before, thresholds, "warning", True)
+    assert verdict(after, before)["status"] == "warning"
+    assert verdict(after, before, thresholds)["status"] == "ok"
+
+
+def test_delta_is_the_plugin_utils_result() -> None:
+    before, after = snapshot(collected_at=T0), snapshot(oakley_main_mode=2)
+    assert plugin("mmipsec_delta")(after, before) == _health.delta(after, before)
+
+
+def test_compare_arguments_reach_plugin_utils() -> None:
+    pre, post = pre_post_deltas()
+    compare = plugin("mmipsec_compare")
+    assert compare(pre, post)["regressions"][0]["check"] == "cleartext_fallback"
+    relaxed = {"cleartext_fallback": {"critical": None}}
+    assert compare(pre, post, relaxed, "critical", False) == _health.compare(pre, post, relaxed)
+
+
+def test_summary_arguments_reach_plugin_utils() -> None:
+    verdicts = {"web01": _health.verdict(snapshot())}
+    result = plugin("mmipsec_summary")(verdicts, ["web01", "web02"])
+    assert result == _health.summary(verdicts, ["web01", "web02"])
+    assert result["missing_hosts"] == ["web02"]
+
+
+def test_importing_the_plugin_files_loads_no_plugin_utils() -> None:
+    # ansible-core imports every filter file of the collection in each worker that templates
+    # one of them: a file must not drag plugin_utils (compiled from source there) along.
+    files = [f"{PACKAGE}.filter.{name}" for name in (*FILTERS, "mmipsec_report")]
+    files.append(f"{PACKAGE}.test.mmipsec_healthy")
+    code = (
+        "import importlib, sys\n"
+        f"for name in {files!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if '.plugin_utils.' in m))\n")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                            text=True, env={"PYTHONPATH": ":".join(sys.path)}).stdout
+    assert loaded.strip() == "[]"
