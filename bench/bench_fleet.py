@@ -3,7 +3,7 @@
 Not a timed test (timings depend on the machine): run it by hand and read the figures.
 
     .venv/bin/python bench/bench_fleet.py [--hosts 10 100 1000] [--rounds 3]
-        [--single-round-from 1000] [--plays floor ping gather role rollout]
+        [--single-round-from 1000] [--plays floor floor-data ping gather role rollout]
 
 For each fleet size N, a local WinRM test endpoint (tests/support/winrm_endpoint, in its own
 process, so its CPU time is not the controller's) serves N simulated hosts over Basic
@@ -13,6 +13,11 @@ The counters grow (rates as in tests/support/scenarios/fleet.yml). These plays r
 ``ansible-playbook -f 20`` on the endpoint's inventory, taking turns within each round:
 
 - ``floor``: two ansible.builtin.set_fact tasks: Ansible's floor (no module, no connection).
+- ``floor-data``: the floor carrying gather's data: two set_fact tasks that set a snapshot
+  and a verdict of the same shape and size as the ones ``gather`` makes (literals in the play,
+  no collection code). Ansible's cost grows with the data a task returns (results are copied,
+  tagged and merged into host facts in the controller's main process), so ``gather`` against
+  this play is the collection's own cost.
 - ``ping``: ansible.builtin.ping with the local connection (a module run per host).
 - ``gather``: winiscsi.ipsec.mmipsec_facts with ``via: wsman`` and a set_fact of the
   winiscsi.ipsec.mmipsec_verdict filter: the collection's main job, in two tasks like the floor.
@@ -32,6 +37,7 @@ Targets (issue 7): gather <= 0.35x ping and <= 1.3x floor.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -50,11 +56,16 @@ sys.path.insert(0, str(HERE))
 
 from bench_verdicts import ROOT, _machine  # noqa: E402
 from bench_wsman import RunningEndpoint, endpoint_process  # noqa: E402
+from health_snapshots import instance, snapshot  # noqa: E402  (bench_verdicts set the path)
+
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health import (  # noqa: E402
+    verdict,
+)
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 FORKS = 20
 ROLLOUT_SAMPLE_SECONDS = 1
-ALL_PLAYS = ("floor", "ping", "gather", "role", "rollout")
+ALL_PLAYS = ("floor", "floor-data", "ping", "gather", "role", "rollout")
 
 PLAYS: dict[str, str] = {
     "floor": """\
@@ -115,10 +126,37 @@ PLAYS: dict[str, str] = {
       rollout_report_dir: "{{{{ playbook_dir }}}}/rollout-report"
 """,
 }
+FLOOR_DATA = """\
+- name: Ansible's floor carrying the gather play's data, two set_fact tasks
+  hosts: iscsi_hosts
+  gather_facts: false
+  tasks:
+    - name: A snapshot
+      ansible.builtin.set_fact:
+        bench_snapshot: {snapshot}
+    - name: A verdict
+      ansible.builtin.set_fact:
+        bench_verdict: {verdict}
+"""
 NOOP_TASKS = """\
 - name: No change
   ansible.builtin.meta: noop
 """
+
+
+# What every simulated host starts with (the endpoint lets the counters grow from there).
+COUNTERS = {"acquire_heap_size": 12, "receive_heap_size": 8, "connection_list_size": 4,
+            "oakley_main_mode": 1200, "oakley_quick_mode": 4800, "total_get_spi": 4810,
+            "key_additions": 4800, "key_updates": 4800, "active_acquire": 1}
+
+
+def floor_data_play() -> str:
+    """The floor-data play: a snapshot like the endpoint's hosts give, and its verdict."""
+    facts = snapshot([instance(r"ROOT\ISCSIPRT\0000_0", **COUNTERS)],
+                     collected_at="2026-11-26T11:41:38.725271Z",
+                     boot_time="2026-11-20T07:12:03.500000Z", source="wsman")
+    # JSON is YAML: the literals go into the play as flow mappings.
+    return FLOOR_DATA.format(snapshot=json.dumps(facts), verdict=json.dumps(verdict(facts)))
 
 
 def scenario(hosts: int) -> dict[str, Any]:
@@ -129,10 +167,7 @@ def scenario(hosts: int) -> dict[str, Any]:
         "defaults": {
             "auth": "basic", "scheme": "http", "user": "ansible", "password": "Bench-Fleet-1",
             "boot_time": "2026-11-20T07:12:03.5+00:00",
-            "counters": {"acquire_heap_size": 12, "receive_heap_size": 8,
-                         "connection_list_size": 4, "oakley_main_mode": 1200,
-                         "oakley_quick_mode": 4800, "total_get_spi": 4810,
-                         "key_additions": 4800, "key_updates": 4800},
+            "counters": {key: value for key, value in COUNTERS.items() if key != "active_acquire"},
             "growth": {"oakley_main_mode": 0.5, "oakley_quick_mode": 2, "total_get_spi": 2,
                        "key_additions": 2, "key_updates": 2},
         },
@@ -257,7 +292,8 @@ def bench_size(hosts: int, rounds: int, plays: list[str],
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "tmp").mkdir(exist_ok=True)
         for play in plays:
-            (workdir / f"{play}.yml").write_text("---\n" + PLAYS[play], encoding="utf-8")
+            text = floor_data_play() if play == "floor-data" else PLAYS[play]
+            (workdir / f"{play}.yml").write_text("---\n" + text, encoding="utf-8")
         (workdir / "noop.yml").write_text("---\n" + NOOP_TASKS, encoding="utf-8")
         env = ansible_env(workdir)
         runs: dict[str, list[Run]] = {play: [] for play in plays}
@@ -284,7 +320,7 @@ def summarise(hosts: int, runs: dict[str, list[Run]]) -> bool:
     """Print the medians and ratios for one fleet size; return whether the targets are met."""
     rounds = len(next(iter(runs.values())))
     print(f"\nN = {hosts} hosts, forks {FORKS}, {rounds} round(s), medians")
-    print(f"{'play':10}{'wall s':>9}{'CPU s':>9}{'ms/host':>9}{'x floor':>9}{'x ping':>8}"
+    print(f"{'play':11}{'wall s':>9}{'CPU s':>9}{'ms/host':>9}{'x floor':>9}{'x ping':>8}"
           f"{'peak PSS MiB':>14}{'max RSS MiB':>13}{'endpoint CPU s':>16}")
     wall = {play: _median(r, "wall") for play, r in runs.items()}
     cpu = {play: _median(r, "cpu") for play, r in runs.items()}
@@ -294,7 +330,7 @@ def summarise(hosts: int, runs: dict[str, list[Run]]) -> bool:
         floor = f"{own / wall['floor']:8.2f}x" if "floor" in wall else f"{'':9}"
         ping = f"{own / wall['ping']:7.2f}x" if "ping" in wall else f"{'':8}"
         label = play + ("*" if play == "rollout" else "")
-        print(f"{label:10}{own:9.2f}{cpu[play]:9.2f}{own / hosts * 1e3:9.1f}{floor}{ping}"
+        print(f"{label:11}{own:9.2f}{cpu[play]:9.2f}{own / hosts * 1e3:9.1f}{floor}{ping}"
               f"{max(r.peak_tree_pss_mib for r in play_runs):14.1f}"
               f"{max(r.max_rss_mib for r in play_runs):13.1f}"
               f"{_median(play_runs, 'endpoint_cpu'):16.2f}")
@@ -309,6 +345,10 @@ def summarise(hosts: int, runs: dict[str, list[Run]]) -> bool:
               f"{'met' if met else 'MISSED'} ({to_ping:.2f}x ping, {to_floor:.2f}x floor; CPU "
               f"{cpu['gather'] / cpu['ping']:.2f}x ping, {cpu['gather'] / cpu['floor']:.2f}x "
               "floor)")
+    if {"gather", "floor-data"} <= set(wall):
+        print(f"gather against the floor carrying the same data: "
+              f"{wall['gather'] / wall['floor-data']:.2f}x wall, "
+              f"{cpu['gather'] / cpu['floor-data']:.2f}x CPU (the collection's own cost)")
     if {"rollout", "floor"} <= set(wall):
         own = wall["rollout"] - _median(runs["rollout"], "pauses")
         print(f"rollout overhead beyond its pauses: {own:.2f} s = {own / hosts * 1e3:.1f} ms "

@@ -11,15 +11,15 @@ OUT=${BENCH_OUT:-bench/results-$(date -u +%Y%m%dT%H%M%SZ).txt}
 if [[ ${1:-} == --quick ]]; then
     VERDICTS=(--hosts 2000 --rounds 3)
     WSMAN=(--iterations 30)
-    FLEET=(--hosts 10 --rounds 1 --plays floor ping gather)
+    FLEET=(--hosts 10 --rounds 1 --plays floor floor-data ping gather)
     ROLES=(--hosts 10 --rounds 1 --plays floor role rollout)
     BIG=()
 else
     VERDICTS=()
     WSMAN=()
-    FLEET=(--hosts 10 100 --rounds 3 --plays floor ping gather)
+    FLEET=(--hosts 10 100 --rounds 3 --plays floor floor-data ping gather)
     ROLES=(--hosts 10 100 --rounds 1 --plays floor role rollout)
-    BIG=(--hosts 1000 --rounds 1 --plays floor ping gather)
+    BIG=(--hosts 1000 --rounds 1 --plays floor floor-data ping gather)
 fi
 status=0
 rc=0
