@@ -31,10 +31,16 @@ for step in "${steps[@]}"; do
             "$venv/bin/ansible-galaxy" collection install --force -p "$collections" "$tarball"
             installed=yes
         fi
+        # The docs examples and the demo run on 2.19 only: they drive the same roles, filters
+        # and action plugin that the other playbook tests run here, and they are the slowest
+        # (about 100 s), which keeps make test under 15 minutes on 2 cores.
+        skip=()
+        [[ $step == playbooks ]] && skip=(--ignore=tests/playbooks/test_docs_examples.py
+                                          --ignore=tests/playbooks/test_demo.py)
         (
             cd "$root"
             export ANSIBLE_COLLECTIONS_PATH=$collections WINISCSI_COLLECTIONS=$collections
-            "$venv/bin/python" -m pytest -q -p no:cacheprovider "tests/$step"
+            "$venv/bin/python" -m pytest -q -p no:cacheprovider "${skip[@]}" "tests/$step"
         )
         ;;
     *)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
@@ -156,3 +158,14 @@ def test_unknown_argument_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(AnsibleActionFail, match=re.escape(
             "Invalid options for winiscsi.ipsec.mmipsec_facts: namespace")):
         run(plugin, monkeypatch, load_result("one_active_instance"))
+
+
+def test_importing_the_action_plugin_loads_the_verdict_engine() -> None:
+    # The controller imports the action plugin before forking its workers: _health loaded here
+    # is inherited by every worker that runs a verdict filter, instead of compiled in each.
+    code = ("import sys\n"
+            "import ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_facts\n"
+            "print('ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health' in sys.modules)\n")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                            text=True, env={"PYTHONPATH": ":".join(sys.path)}).stdout
+    assert loaded.strip() == "True"
