@@ -20,7 +20,10 @@ venv=$(release_venv core-2.16 "$release_dir/requirements-core-2.16.txt" "$dev")
 for step in "${steps[@]}"; do
     case $step in
     sanity)
-        VENV=$venv "$root/tests/sanity/run.sh"
+        # pylint runs once, with 2.19's rules (make sanity): here it would add about a minute
+        # and find no more, since the import sanity test and the unit and playbook tests below
+        # import every plugin with 2.16.
+        VENV=$venv "$root/tests/sanity/run.sh" --skip-test pylint
         ;;
     unit | playbooks)
         collections=$work/core-2.16/collections
