@@ -359,7 +359,8 @@ def test_post_check_without_a_baseline_can_judge_lifetime_counters_with_a_warnin
     # which the judging task leaves alone.
     started = dict(run.results("Start without a sample window or a baseline"))["single1"]
     assert started["ansible_facts"] == {"health_check_window": None,
-                                        "health_check_baseline_used": None}
+                                        "health_check_baseline_used": None,
+                                        "__health_check_baselines": []}
     used = _used(run, "single1")
     assert "health_check_baseline_used" not in used
     verdict = used["health_check_verdict"]

@@ -7,7 +7,11 @@ checkout, stands in, so a quick `pytest` or script run uses the source under the
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,3 +33,15 @@ def make_importable(path: Path | None = None) -> Path:
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
     return path
+
+
+def loaded_after_importing(modules: Sequence[str], prefix: str) -> list[str]:
+    """Import ``modules`` in a fresh interpreter (this one's sys.path); the loaded names under
+    ``prefix``, sorted. For tests of what importing a plugin file costs."""
+    code = ("import importlib, json, sys\n"
+            f"for name in {list(modules)!r}:\n"
+            "    importlib.import_module(name)\n"
+            f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefix!r}))))\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, env={"PYTHONPATH": os.pathsep.join(sys.path)}).stdout
+    return list(json.loads(out))

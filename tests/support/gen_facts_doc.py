@@ -10,13 +10,13 @@ page cannot drift from the code.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
 from dev_collection import make_importable
+from generated_doc import write_or_check
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTS_DOC = ROOT / "docs" / "facts-reference.md"
@@ -174,23 +174,8 @@ def render() -> str:
 
 
 def main() -> int:
-    """Write or check docs/facts-reference.md; the exit code is 1 when --check finds it stale."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if docs/facts-reference.md is stale")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        current = FACTS_DOC.read_text(encoding="utf-8") if FACTS_DOC.exists() else ""
-        if current != text:
-            print(f"{FACTS_DOC} is stale: run {Path(__file__).relative_to(ROOT)}",
-                  file=sys.stderr)
-            return 1
-        return 0
-    FACTS_DOC.parent.mkdir(parents=True, exist_ok=True)
-    FACTS_DOC.write_text(text, encoding="utf-8")
-    print(f"wrote {FACTS_DOC}")
-    return 0
+    """Write or check the page; the exit code is 1 when --check finds it stale."""
+    return write_or_check(FACTS_DOC, render, __file__, __doc__ or "")
 
 
 if __name__ == "__main__":

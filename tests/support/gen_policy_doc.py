@@ -9,11 +9,11 @@ from what this script writes, so the page cannot drift from the code.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from dev_collection import make_importable
+from generated_doc import write_or_check
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "docs" / "policy.md"
@@ -169,20 +169,8 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/policy.md is stale")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        current = POLICY.read_text(encoding="utf-8") if POLICY.exists() else ""
-        if current != text:
-            print(f"{POLICY} is stale: run {Path(__file__).relative_to(ROOT)}", file=sys.stderr)
-            return 1
-        return 0
-    POLICY.parent.mkdir(parents=True, exist_ok=True)
-    POLICY.write_text(text, encoding="utf-8")
-    print(f"wrote {POLICY}")
-    return 0
+    """Write or check the page; the exit code is 1 when --check finds it stale."""
+    return write_or_check(POLICY, render, __file__, __doc__ or "")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
@@ -20,6 +18,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.playbook.task import Task
+from dev_collection import loaded_after_importing
 
 from ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_facts import ActionModule
 from ansible_collections.winiscsi.ipsec.plugins.modules.mmipsec_facts import DOCUMENTATION
@@ -163,9 +162,6 @@ def test_unknown_argument_raises(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_importing_the_action_plugin_loads_the_verdict_engine() -> None:
     # The controller imports the action plugin before forking its workers: _health loaded here
     # is inherited by every worker that runs a verdict filter, instead of compiled in each.
-    code = ("import sys\n"
-            "import ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_facts\n"
-            "print('ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health' in sys.modules)\n")
-    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                            text=True, env={"PYTHONPATH": ":".join(sys.path)}).stdout
-    assert loaded.strip() == "True"
+    plugins = "ansible_collections.winiscsi.ipsec.plugins"
+    loaded = loaded_after_importing([f"{plugins}.action.mmipsec_facts"], f"{plugins}.plugin_utils.")
+    assert f"{plugins}.plugin_utils._health" in loaded

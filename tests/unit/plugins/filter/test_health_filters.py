@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import importlib
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from dev_collection import loaded_after_importing
 from health_snapshots import T0, snapshot
 from plugin_docs import load_sidecar, signature_problems
 
@@ -118,11 +117,4 @@ def test_importing_the_plugin_files_loads_no_plugin_utils() -> None:
     # one of them: a file must not drag plugin_utils (compiled from source there) along.
     files = [f"{PACKAGE}.filter.{name}" for name in (*FILTERS, "mmipsec_report")]
     files.append(f"{PACKAGE}.test.mmipsec_healthy")
-    code = (
-        "import importlib, sys\n"
-        f"for name in {files!r}:\n"
-        "    importlib.import_module(name)\n"
-        "print(sorted(m for m in sys.modules if '.plugin_utils.' in m))\n")
-    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                            text=True, env={"PYTHONPATH": ":".join(sys.path)}).stdout
-    assert loaded.strip() == "[]"
+    assert loaded_after_importing(files, f"{PACKAGE}.plugin_utils.") == []
