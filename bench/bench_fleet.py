@@ -58,7 +58,7 @@ from bench_verdicts import ROOT, _machine  # noqa: E402
 from bench_wsman import RunningEndpoint, endpoint_process  # noqa: E402
 from health_snapshots import instance, snapshot  # noqa: E402  (bench_verdicts set the path)
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health import (  # noqa: E402
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (  # noqa: E402
     verdict,
 )
 

@@ -8,9 +8,10 @@ What is compared, per collection, against the local WinRM test endpoint (tests/s
 runs in its own process so its CPU time is not counted here:
 
 - ``plugin``: what the action plugin does for ``via: wsman`` once Ansible has handed it the
-  host's variables: ``settings_from_vars``, ``collect_snapshot`` (a new pywinrm transport, the
-  Enumerate of MSiSCSI_MMIPSECStats, the Enumerate of Win32_OperatingSystem for the boot time,
-  parsing, shaping, validation) and the plugin's own second ``validate_snapshot``.
+  host's variables: ``winrm_options`` (ansible-core's winrm connection plugin reads them),
+  ``settings_from_options``, ``collect_snapshot`` (a new pywinrm transport, the Enumerate of
+  MSiSCSI_MMIPSECStats, the Enumerate of Win32_OperatingSystem for the boot time, parsing,
+  shaping) and ``validate_snapshot``.
 - ``floor-1``: bare pywinrm (``winrm.protocol.Protocol``), a new connection, the same
   MSiSCSI_MMIPSECStats Enumerate bytes, the reply parsed with ElementTree: the least any client
   can do to read the class.
@@ -48,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ansible.playbook.play_context import PlayContext
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -59,16 +61,19 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import ( 
     validate_snapshot,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman import (  # noqa: E402
-    DEFAULT_LOCALE,
-    DEFAULT_MAX_ENVELOPE_SIZE,
     OS_CLASS_URI,
     STATS_CLASS_URI,
-    RequestHeader,
+    Request,
     build_enumerate,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_client import (  # noqa: E402
+    Session,
     collect_snapshot,
-    settings_from_vars,
+)
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_transport import (  # noqa: E402
+    WinRMSettings,
+    settings_from_options,
+    winrm_options,
 )
 
 SUPPORT = ROOT / "tests" / "support"
@@ -162,13 +167,18 @@ def endpoint_process(scenario: dict[str, Any], state_dir: Path,
                 process.wait()
 
 
+def _settings(host_vars: dict[str, Any]) -> WinRMSettings:
+    """The host's settings, read through ansible-core's winrm connection plugin."""
+    return settings_from_options(winrm_options(PlayContext(), host_vars, {}))[0]
+
+
 def _plugin(host_vars: dict[str, Any]) -> Callable[[], object]:
     """The action plugin's via=wsman work for one host, Ansible's plumbing aside."""
     def collect() -> object:
-        settings = settings_from_vars(host_vars)
-        result = collect_snapshot(settings)
-        validate_snapshot(result.snapshot, host_vars["inventory_hostname"])
-        return result.snapshot
+        with Session(_settings(host_vars)) as session:
+            snapshot = collect_snapshot(session)
+        validate_snapshot(snapshot, host_vars["inventory_hostname"])
+        return snapshot
     return collect
 
 
@@ -176,23 +186,20 @@ def _floor(host_vars: dict[str, Any], uris: tuple[str, ...]) -> Callable[[], obj
     """Bare pywinrm: a new Protocol, the same Enumerate bytes, ElementTree on each reply."""
     import winrm.protocol  # here, so that importing this module does not need pywinrm
 
-    settings = settings_from_vars(host_vars)
+    settings = _settings(host_vars)
     templates = []
     for uri in uris:
-        header = RequestHeader(to=settings.endpoint, resource_uri=uri, message_id="uuid:MID",
-                               operation_timeout_sec=settings.operation_timeout_sec,
-                               max_envelope_size=DEFAULT_MAX_ENVELOPE_SIZE,
-                               locale=DEFAULT_LOCALE)
-        templates.append(build_enumerate(header).decode("utf-8"))
+        request = Request(settings.target, uri, "uuid:MID", settings.operation_timeout_sec)
+        templates.append(build_enumerate(request).decode("utf-8"))
 
     def collect() -> object:
         protocol = winrm.protocol.Protocol(
-            settings.endpoint,
+            settings.target.url,
             transport=settings.auth_transports[0],  # type: ignore[arg-type]  # from the inventory
-            username=settings.user,
-            password=settings.password, message_encryption=settings.message_encryption,
+            username=settings.user, password=settings.password,
             read_timeout_sec=settings.read_timeout_sec,
-            operation_timeout_sec=settings.operation_timeout_sec)
+            operation_timeout_sec=settings.operation_timeout_sec,
+            **settings.transport_options)
         replies = []
         try:
             for template in templates:

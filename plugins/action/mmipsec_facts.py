@@ -4,36 +4,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
-# Not used here: imported for the workers. The linear strategy imports this plugin in the
-# controller's main process before forking a worker per host, and ansible-core compiles
-# collection code from source on every import, so the verdict engine the filters call is
-# compiled once here instead of in every worker (see CONTRIBUTING.md).
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health  # noqa: F401  # pylint: disable=unused-import
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
-    SnapshotError,
-    validate_snapshot,
-)
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import validate_snapshot
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._facts_options import (
     ARGUMENT_SPEC,
     MODULE_NAME,
 )
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman import WSManError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_client import (
+    Session,
     collect_snapshot,
-    settings_from_vars,
+)
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import WSManError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_transport import (
+    settings_from_options,
+    winrm_options,
 )
 
-# The host variables via=wsman reads, besides every ansible_winrm_* one: the same names the
-# winrm connection plugin takes, so an inventory that works with it needs nothing new.
-_CONNECTION_VARS = frozenset({
-    "inventory_hostname", "ansible_host", "ansible_port", "ansible_user", "ansible_password",
-    "ansible_ssh_pass",
-})
+
+def _redact(value: Any, secret: str) -> Any:
+    """A copy of ``value`` with every occurrence of ``secret`` in its strings replaced."""
+    if isinstance(value, str):
+        return value.replace(secret, "********")
+    if isinstance(value, Mapping):
+        return {key: _redact(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, secret) for item in value]
+    return value
 
 
 class ActionModule(ActionBase):
@@ -52,67 +54,57 @@ class ActionModule(ActionBase):
 
         # Raises AnsibleActionFail naming the option, the choices and the value it got.
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        host = str(task_vars.get("inventory_hostname", "")) or None
-
         if args["via"] == "wsman":
-            result.update(self._collect_with_wsman(args, task_vars))
+            result.update(self._read_over_wsman(args, task_vars))
         else:
-            result.update(self._collect_with_module(task_vars))
+            result.update(self._execute_module(module_name=MODULE_NAME,
+                                               module_args=dict(self._task.args),
+                                               task_vars=task_vars))
         if result.get("failed") or result.get("unreachable"):
             return result
         try:
-            validate_snapshot(result.get("ansible_facts", {}).get("mmipsec"), host)
-        except SnapshotError as e:
-            return {
-                "failed": True,
-                "changed": False,
-                "msg": f"{MODULE_NAME} returned malformed ansible_facts.mmipsec, refused so it "
-                       f"cannot reach a verdict: {e}",
-                "field": e.field,
-                "expected": e.expected,
-            }
+            validate_snapshot(result.get("ansible_facts", {}).get("mmipsec"),
+                              task_vars.get("inventory_hostname"))
+        except InputError as e:
+            return {"failed": True, "changed": False, "field": e.field, "expected": e.expected,
+                    "msg": f"{MODULE_NAME} returned malformed ansible_facts.mmipsec, refused so "
+                           f"it cannot reach a verdict: {e}"}
         result["changed"] = False
         return result
 
-    def _collect_with_module(self, task_vars: dict[str, Any]) -> dict[str, Any]:
-        """Run the PowerShell module over the play's connection, with the user's arguments."""
-        return self._execute_module(
-            module_name=MODULE_NAME, module_args=dict(self._task.args), task_vars=task_vars
-        )
-
-    def _collect_with_wsman(self, args: dict[str, Any],
-                            task_vars: dict[str, Any]) -> dict[str, Any]:
-        """Query the class from the controller with the host's WinRM settings."""
-        names = [name for name in task_vars
-                 if name in _CONNECTION_VARS or name.startswith("ansible_winrm_")]
-        connection_vars = self._templar.template({name: task_vars[name] for name in names})
-        # --ask-pass and a play's remote_user reach the play context, not the variables.
-        if not any(name in connection_vars for name in
-                   ("ansible_password", "ansible_ssh_pass", "ansible_winrm_pass",
-                    "ansible_winrm_password")) and self._play_context.password:
-            connection_vars["ansible_password"] = self._play_context.password
-        if "ansible_user" not in connection_vars and self._play_context.remote_user:
-            connection_vars["ansible_user"] = self._play_context.remote_user
-
+    def _read_over_wsman(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """Query the class from the controller with the host's winrm connection options."""
+        # The keywords ansible-core's TaskExecutor gives a connection plugin; --ask-pass
+        # reaches the play context only.
+        task_keys = self._task.dump_attrs()
+        if self._play_context.password:
+            task_keys["password"] = self._play_context.password
         try:
-            settings = settings_from_vars(connection_vars)
-            collected = collect_snapshot(settings, args["instance_name"], args["include_inactive"])
-        except WSManError as e:
-            # Timeouts and refused connections make the host unreachable, as the winrm
-            # connection would; everything else the host answered is a failed task.
-            failure: dict[str, Any] = {"msg": str(e), **e.details()}
-            failure["unreachable" if e.unreachable else "failed"] = True
-            if e.warnings:
-                failure["warnings"] = list(e.warnings)
-            return failure
-        except ValueError as e:  # a bad setting or instance_name: the user's input
+            options = winrm_options(self._play_context, task_vars, task_keys,
+                                    self._templar.template)
+            settings, warnings = settings_from_options(options)
+        except (AnsibleError, InputError) as e:
             raise AnsibleActionFail(f"{MODULE_NAME} (via=wsman): {e}") from e
+        except WSManError as e:  # pywinrm is missing
+            return {"failed": True, "msg": str(e), **e.details()}
 
-        result: dict[str, Any] = {
-            "changed": False,
-            "ansible_facts": {"mmipsec": collected.snapshot},
-            "invocation": {"module_args": args},
-        }
-        if collected.warnings:
-            result["warnings"] = list(collected.warnings)
-        return result
+        result: dict[str, Any] = {"changed": False, "invocation": {"module_args": args}}
+        with Session(settings) as session:
+            try:
+                snapshot = collect_snapshot(session, args["instance_name"],
+                                            args["include_inactive"])
+            except InputError as e:  # instance_name, refused before any request
+                raise AnsibleActionFail(f"{MODULE_NAME} (via=wsman): {e}") from e
+            except WSManError as e:
+                # Timeouts and refused connections make the host unreachable, as the winrm
+                # connection would; everything else the host answered is a failed task.
+                result.update({"unreachable" if e.unreachable else "failed": True,
+                               "msg": str(e), **e.details()})
+            else:
+                result["ansible_facts"] = {"mmipsec": snapshot}
+        warnings += session.warnings
+        if warnings:
+            result["warnings"] = warnings
+        # The one place the password is removed: a host may echo it into a fault, a warning
+        # or an instance name, and everything of this result is shown at -v.
+        return _redact(result, settings.password) if settings.password else result

@@ -9,18 +9,18 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import compare
+
 FQCN = "winiscsi.ipsec.mmipsec_compare"
 
 
 def mmipsec_compare(pre_delta: Any, post_delta: Any, thresholds: Any = None,
                     fail_on: Any = "critical", allow_unknown: Any = False) -> dict[str, Any]:
     """The verdict of the post-change window plus what regressed since the pre-change one."""
-    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health import HealthError, compare
-
     try:
         return compare(pre_delta, post_delta, thresholds, fail_on, allow_unknown)
-    except HealthError as e:
+    except InputError as e:
         raise AnsibleFilterError(f"{FQCN}: {e}") from e
 
 

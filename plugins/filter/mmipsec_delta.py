@@ -9,17 +9,17 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._window import delta
+
 FQCN = "winiscsi.ipsec.mmipsec_delta"
 
 
 def mmipsec_delta(current: Any, baseline: Any) -> dict[str, Any]:
     """Deltas, rates and gauges from a baseline snapshot to the current one."""
-    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health import HealthError, delta
-
     try:
         return delta(current, baseline)
-    except HealthError as e:
+    except InputError as e:
         raise AnsibleFilterError(f"{FQCN}: {e}") from e
 
 

@@ -12,54 +12,24 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-FORMATS = ("table", "html", "junit")
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._fleet import report, safe_file_name
 
 
 def mmipsec_report(summary: Any, format: Any = "table", verdicts: Any = None,  # noqa: A002
                    title: Any = "fleet", generated_at: Any = "", pending: Any = None) -> str:
     """Render an mmipsec_summary result as a text table, HTML or JUnit XML."""
-    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._report import (
-        ReportError,
-        host_rows,
-        render_html,
-        render_junit,
-        render_table,
-    )
-
-    name = "winiscsi.ipsec.mmipsec_report"
-    if format not in FORMATS:
-        raise AnsibleFilterError(
-            f"{name}: format: expected one of {', '.join(FORMATS)}, got {format!r} "
-            f"({type(format).__name__})")
-    if pending is None:
-        pending = []
-    if not isinstance(pending, (list, tuple)) or not all(isinstance(h, str) for h in pending):
-        raise AnsibleFilterError(
-            f"{name}: pending: expected a list of host names, got {pending!r} "
-            f"({type(pending).__name__})")
     try:
-        rows = host_rows(summary, verdicts)
-    except ReportError as e:
-        raise AnsibleFilterError(f"{name}: {e}") from e
-    if format == "table":
-        return render_table(rows, str(title), list(pending))
-    if format == "html":
-        return render_html(rows, str(title), str(generated_at), list(pending))
-    return render_junit(rows, str(title))
+        return report(summary, format, verdicts, title, generated_at, pending)
+    except InputError as e:
+        raise AnsibleFilterError(f"winiscsi.ipsec.mmipsec_report: {e}") from e
 
 
 def mmipsec_file_name(host: Any, suffix: Any = ".json") -> str:
     """Turn a host name into a safe, unique file name."""
-    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._report import (
-        ReportError,
-        safe_file_name,
-    )
-
     try:
         return safe_file_name(host, str(suffix))
-    except ReportError as e:
+    except InputError as e:
         raise AnsibleFilterError(f"winiscsi.ipsec.mmipsec_file_name: {e}") from e
 
 

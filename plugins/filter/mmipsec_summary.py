@@ -9,17 +9,17 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._fleet import summary
+
 FQCN = "winiscsi.ipsec.mmipsec_summary"
 
 
 def mmipsec_summary(verdicts: Any, hosts: Any = None) -> dict[str, Any]:
     """One fleet summary of many hosts' verdicts; hosts without one count as unknown."""
-    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health import HealthError, summary
-
     try:
         return summary(verdicts, hosts)
-    except HealthError as e:
+    except InputError as e:
         raise AnsibleFilterError(f"{FQCN}: {e}") from e
 
 

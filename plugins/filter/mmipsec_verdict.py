@@ -9,18 +9,18 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import verdict
+
 FQCN = "winiscsi.ipsec.mmipsec_verdict"
 
 
 def mmipsec_verdict(current: Any, baseline: Any = None, thresholds: Any = None,
                     fail_on: Any = "critical", allow_unknown: Any = False) -> dict[str, Any]:
     """The health verdict of a snapshot, over the window since a baseline if one is given."""
-    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health import HealthError, verdict
-
     try:
         return verdict(current, baseline, thresholds, fail_on, allow_unknown)
-    except HealthError as e:
+    except InputError as e:
         raise AnsibleFilterError(f"{FQCN}: {e}") from e
 
 

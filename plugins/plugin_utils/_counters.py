@@ -11,10 +11,11 @@ copy of the member-to-key table, and a unit test checks that copy against this o
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal, NamedTuple
+
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import MISSING, InputError
 
 CounterKind = Literal["counter", "gauge"]
 Reason = Literal["class_not_found", "no_instances", "provider_error"]
@@ -36,7 +37,8 @@ class Member(NamedTuple):
     meaning: str
 
 
-# Order and kinds follow shared/reference/counters.md (the class's own member order).
+# Order and kinds follow the project's reference table of the class (its own member order; a
+# copy is tests/unit/test_data/reference/counters.md, which a unit test checks this against).
 # Every member is PERF_COUNTER_LARGE_RAWCOUNT, so WMI metadata cannot tell counters
 # (cumulative since the IPsec service started) from gauges (current levels): we classify.
 MEMBERS: tuple[Member, ...] = (
@@ -102,52 +104,6 @@ _UTC_TIMESTAMP = re.compile(
 )
 
 
-# Python 3.11 made fromisoformat read 'Z' and fractions of any length; 3.10 (still a controller
-# Python for ansible-core 2.16 and 2.17) needs the fields picked out by hand.
-_FROMISOFORMAT_READS_Z = sys.version_info >= (3, 11)
-
-
-class SnapshotError(ValueError):
-    """A value is not a valid mmipsec snapshot.
-
-    Attributes:
-        field: Dotted path of the offending field inside the snapshot (``""`` for the whole).
-        expected: What the field should have been.
-        got: The offending value (its repr and type are shown).
-        host: The inventory host the snapshot belongs to, when known.
-    """
-
-    def __init__(self, field: str, expected: str, got: Any, host: str | None = None) -> None:
-        self.field = field
-        self.expected = expected
-        self.got = got
-        self.host = host
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f"host {self.host!r}: " if self.host is not None else ""
-        name = self.field or "snapshot"
-        got = _describe(self.got)
-        return f"{where}{name}: expected {self.expected}, got {got}"
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "nothing (the key is missing)"
-
-
-MISSING: Any = _Missing()
-
-
-def _describe(value: Any) -> str:
-    if value is MISSING:
-        return repr(value)
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} ({type(value).__name__})"
-
-
 def is_int(value: Any) -> bool:
     """True for a Python int that is not a bool (bool is a subclass of int)."""
     return isinstance(value, int) and not isinstance(value, bool)
@@ -156,6 +112,34 @@ def is_int(value: Any) -> bool:
 def is_uint64(value: Any) -> bool:
     """True for a Python int (never a bool) in 0..2**64-1."""
     return is_int(value) and 0 <= value <= UINT64_MAX
+
+
+def to_plain(value: Any) -> Any:
+    """Copy a value made of mappings, lists and scalars into plain Python types.
+
+    Ansible 2.19 hands plugins tagged subclasses of int, float and str and lazy containers.
+    A plain copy shows its plain type in error messages and compares as the plain value. A
+    bool stays a bool (bool cannot be subclassed), so "an int but not a bool" still refuses it.
+
+    Args:
+        value: Anything.
+
+    Returns:
+        The plain copy; a plain scalar comes back as itself.
+    """
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {to_plain(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
 
 
 def parse_utc_timestamp(text: str) -> datetime:
@@ -173,16 +157,19 @@ def parse_utc_timestamp(text: str) -> datetime:
     match = _UTC_TIMESTAMP.match(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"not an ISO 8601 UTC timestamp ending in 'Z': {text!r}")
-    if _FROMISOFORMAT_READS_Z:
-        return datetime.fromisoformat(text)  # C code, a tenth of the cost of the lines below
     year, month, day, hour, minute, second, fraction = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
+    # datetime() refuses a month 13, a February 30 and the like with a ValueError.
     return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
                     micro, tzinfo=timezone.utc)
 
 
 def format_utc_timestamp(moment: datetime) -> str:
-    """Write an aware datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
+    """Write an aware datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC.
+
+    Raises:
+        ValueError: The datetime is naive.
+    """
     if moment.tzinfo is None:
         raise ValueError("a naive datetime has no known time zone")
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -193,60 +180,55 @@ def sum_active(instances: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     totals = dict.fromkeys(COUNTER_KEYS, 0)
     for instance in instances:
         if instance["active"]:
-            counters = instance["counters"]
             for key in COUNTER_KEYS:
-                totals[key] += counters[key]
+                totals[key] += instance["counters"][key]
     return totals
 
 
-_KEY_SET = frozenset(COUNTER_KEYS)
-_SNAPSHOT_KEY_SET = frozenset(SNAPSHOT_KEYS)
-_INSTANCE_KEY_SET = frozenset(INSTANCE_KEYS)
-_PLAIN_INT = {int}
+class _Checker:
+    """Raises InputError for one snapshot, with field paths relative to where it was given."""
+
+    def __init__(self, host: str | None, argument: str | None) -> None:
+        self.host = host
+        self.argument = argument
+
+    def error(self, field: str, expected: str, got: Any) -> InputError:
+        """The error for ``field`` (a path inside the snapshot, "" for the snapshot itself)."""
+        if self.argument is None:
+            where = field or "snapshot"
+        else:
+            where = f"{self.argument}.{field}" if field else self.argument
+        return InputError(where, expected, got, self.host)
+
+    def counters(self, counters: Any, field: str, upper: int | None) -> None:
+        """Check a mapping of the 21 keys to non-negative ints (at most ``upper`` if given)."""
+        if not isinstance(counters, Mapping):
+            raise self.error(field, "a mapping of the 21 counter keys", counters)
+        limit = f"0..{upper}" if upper is not None else "0 or more"
+        for key in COUNTER_KEYS:
+            value = counters.get(key, MISSING)
+            if (isinstance(value, bool) or not isinstance(value, int) or value < 0
+                    or (upper is not None and value > upper)):
+                raise self.error(f"{field}.{key}", f"an integer in {limit} (not a bool, float "
+                                 "or string)", value)
+        for key in counters:
+            if key not in KIND_BY_KEY:
+                raise self.error(f"{field}.{key}", "no such key (only the 21 counter keys)",
+                                 counters[key])
+
+    def timestamp(self, value: Any, field: str, nullable: bool) -> None:
+        """Check an ISO 8601 UTC timestamp (or null, when ``nullable``)."""
+        if value is None and nullable:
+            return
+        try:
+            parse_utc_timestamp(value)
+        except ValueError:
+            expected = "an ISO 8601 UTC timestamp ending in 'Z'" + (" or null" if nullable else "")
+            raise self.error(field, expected, value) from None
 
 
-def _counters_plainly_valid(counters: Any, upper: int | None) -> bool:
-    """The common case, checked in C: exactly the 21 keys, plain ints (no bools) in range.
-
-    False only means "look closer": _check_counters then finds and words the problem, and
-    accepts int subclasses other than bool (Ansible 2.19 hands over tagged ints).
-    """
-    if not isinstance(counters, dict) or counters.keys() != _KEY_SET:
-        return False
-    # A list: Ansible 2.19's lazy dicts hand out values() that can be walked only once.
-    values = list(counters.values())
-    return (set(map(type, values)) == _PLAIN_INT and min(values) >= 0
-            and (upper is None or max(values) <= upper))
-
-
-def _check_counters(counters: Any, field: str, host: str | None, upper: int | None) -> None:
-    """Check a mapping of the 21 keys to non-negative ints (at most ``upper`` if given)."""
-    if _counters_plainly_valid(counters, upper):
-        return
-    if not isinstance(counters, Mapping):
-        raise SnapshotError(field, "a mapping of the 21 counter keys", counters, host)
-    for key in COUNTER_KEYS:
-        value = counters.get(key, MISSING)
-        if not is_int(value) or value < 0 or (upper is not None and value > upper):
-            limit = f"0..{upper}" if upper is not None else "0 or more"
-            raise SnapshotError(f"{field}.{key}", f"an integer in {limit} (not a bool, "
-                                "float or string)", value, host)
-    unknown = sorted(str(k) for k in counters if k not in KIND_BY_KEY)
-    if unknown:
-        raise SnapshotError(field, "only the 21 counter keys", f"unknown keys {unknown}", host)
-
-
-def _check_timestamp(value: Any, field: str, host: str | None, nullable: bool) -> None:
-    if value is None and nullable:
-        return
-    try:
-        parse_utc_timestamp(value)
-    except ValueError:
-        expected = "an ISO 8601 UTC timestamp ending in 'Z'" + (" or null" if nullable else "")
-        raise SnapshotError(field, expected, value, host) from None
-
-
-def validate_snapshot(snapshot: Any, host: str | None = None) -> Mapping[str, Any]:
+def validate_snapshot(snapshot: Any, host: str | None = None,
+                      argument: str | None = None) -> Mapping[str, Any]:
     """Check that a value is a complete ``ansible_facts.mmipsec`` snapshot.
 
     The shape is the contract of DESIGN.md: every key present, counters exact uint64 ints,
@@ -255,89 +237,75 @@ def validate_snapshot(snapshot: Any, host: str | None = None) -> Mapping[str, An
     Args:
         snapshot: The value to check.
         host: The inventory host name, named in the error.
+        argument: The argument the snapshot was given as (for example ``input``); the error's
+            field then starts with it. Without it, fields are paths inside the snapshot and the
+            snapshot itself is ``snapshot``.
 
     Returns:
         The snapshot itself, unchanged.
 
     Raises:
-        SnapshotError: The first problem found, naming the host and the field.
+        InputError: The first problem found, naming the host and the field.
     """
+    check = _Checker(host, argument)
     if not isinstance(snapshot, Mapping):
-        raise SnapshotError("", "a mapping (ansible_facts.mmipsec)", snapshot, host)
-    if snapshot.keys() != _SNAPSHOT_KEY_SET:
-        _check_snapshot_keys(snapshot, host)
-    return _check_snapshot_values(snapshot, host)
-
-
-def _check_snapshot_keys(snapshot: Mapping[str, Any], host: str | None) -> None:
+        raise check.error("", "a mapping (ansible_facts.mmipsec)", snapshot)
     for key in SNAPSHOT_KEYS:
         if key not in snapshot:
-            raise SnapshotError(key, "a value (every snapshot key is required)", MISSING, host)
-    unknown = sorted(str(k) for k in snapshot if k not in SNAPSHOT_KEYS)
-    if unknown:
-        raise SnapshotError("", f"only the keys {list(SNAPSHOT_KEYS)}", f"unknown keys {unknown}",
-                            host)
-
-
-def _check_snapshot_values(snapshot: Mapping[str, Any], host: str | None) -> Mapping[str, Any]:
+            raise check.error(key, "a value (every snapshot key is required)", MISSING)
+    for key in snapshot:
+        if key not in SNAPSHOT_KEYS:
+            raise check.error(str(key), f"no such key (only the keys {list(SNAPSHOT_KEYS)})",
+                              snapshot[key])
 
     available = snapshot["available"]
     if not isinstance(available, bool):
-        raise SnapshotError("available", "true or false", available, host)
+        raise check.error("available", "true or false", available)
     if snapshot["source"] not in SOURCES:
-        raise SnapshotError("source", f"one of {list(SOURCES)}", snapshot["source"], host)
-    _check_timestamp(snapshot["collected_at"], "collected_at", host, nullable=False)
-    _check_timestamp(snapshot["boot_time"], "boot_time", host, nullable=True)
+        raise check.error("source", f"one of {list(SOURCES)}", snapshot["source"])
+    check.timestamp(snapshot["collected_at"], "collected_at", nullable=False)
+    check.timestamp(snapshot["boot_time"], "boot_time", nullable=True)
 
     reason, message = snapshot["reason"], snapshot["message"]
     instances, totals = snapshot["instances"], snapshot["totals"]
     if not available:
         if reason not in REASONS:
-            raise SnapshotError("reason", f"one of {list(REASONS)} when available is false",
-                                reason, host)
+            raise check.error("reason", f"one of {list(REASONS)} when available is false", reason)
         if message is not None and not isinstance(message, str):
-            raise SnapshotError("message", "a string or null", message, host)
+            raise check.error("message", "a string or null", message)
         if instances != []:
-            raise SnapshotError("instances", "[] when available is false", instances, host)
+            raise check.error("instances", "[] when available is false", instances)
         if totals != {}:
-            raise SnapshotError("totals", "{} when available is false", totals, host)
+            raise check.error("totals", "{} when available is false", totals)
         return snapshot
 
     if reason is not None:
-        raise SnapshotError("reason", "null when available is true", reason, host)
+        raise check.error("reason", "null when available is true", reason)
     if message is not None:
-        raise SnapshotError("message", "null when available is true", message, host)
+        raise check.error("message", "null when available is true", message)
     if not isinstance(instances, list) or not instances:
-        raise SnapshotError("instances", "a non-empty list when available is true", instances,
-                            host)
+        raise check.error("instances", "a non-empty list when available is true", instances)
     names = set()
     for index, instance in enumerate(instances):
         field = f"instances[{index}]"
-        if not isinstance(instance, Mapping) or instance.keys() != _INSTANCE_KEY_SET:
-            raise SnapshotError(field, f"a mapping with exactly the keys {list(INSTANCE_KEYS)}",
-                                instance, host)
+        if not isinstance(instance, Mapping) or set(instance) != set(INSTANCE_KEYS):
+            raise check.error(field, f"a mapping with exactly the keys {list(INSTANCE_KEYS)}",
+                              instance)
         name = instance["instance_name"]
         if not isinstance(name, str) or not name:
-            raise SnapshotError(f"{field}.instance_name", "a non-empty string", name, host)
+            raise check.error(f"{field}.instance_name", "a non-empty string", name)
         if name.lower() in names:
-            raise SnapshotError(f"{field}.instance_name", "a name used once", name, host)
+            raise check.error(f"{field}.instance_name", "a name used once", name)
         names.add(name.lower())
         if not isinstance(instance["active"], bool):
-            raise SnapshotError(f"{field}.active", "true or false", instance["active"], host)
-        _check_counters(instance["counters"], f"{field}.counters", host, UINT64_MAX)
+            raise check.error(f"{field}.active", "true or false", instance["active"])
+        check.counters(instance["counters"], f"{field}.counters", UINT64_MAX)
 
-    active = [instance for instance in instances if instance["active"]]
-    # The usual host, one adapter: plain-int totals equal to its validated counters are valid
-    # (the plain-int test keeps True == 1 and 1.0 == 1 from passing).
-    if (len(active) == 1 and isinstance(totals, dict)
-            and set(map(type, totals.values())) == _PLAIN_INT
-            and totals == active[0]["counters"]):
-        return snapshot
     # Totals are a sum of uint64 values, so only they may pass 2**64-1.
-    _check_counters(totals, "totals", host, None)
-    expected = sum_active(active)
+    check.counters(totals, "totals", None)
+    expected = sum_active(instances)
     for key in COUNTER_KEYS:
         if totals[key] != expected[key]:
-            raise SnapshotError(f"totals.{key}", f"{expected[key]}, the sum over active instances",
-                                totals[key], host)
+            raise check.error(f"totals.{key}", f"{expected[key]}, the sum over active instances",
+                              totals[key])
     return snapshot

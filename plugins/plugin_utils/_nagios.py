@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, winiscsi.ipsec contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Nagios plugin threshold ranges: parsing and matching.
+"""Nagios plugin semantics: statuses, exit codes, and threshold ranges.
 
 Internal to the winiscsi.ipsec collection: not a public API, may change without notice.
 
@@ -22,9 +22,32 @@ values compare exactly (Python compares int with float exactly too, never throug
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Union
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Literal, NamedTuple, Union
 
 Number = Union[int, float]
+Status = Literal["ok", "warning", "critical", "unknown"]
+
+# Guidelines, "Plugin Return Codes": the exit code a plugin returns for each status.
+STATUSES: tuple[Status, ...] = ("ok", "warning", "critical", "unknown")
+EXIT_CODES: Mapping[str, int] = MappingProxyType(
+    {"ok": 0, "warning": 1, "critical": 2, "unknown": 3})
+# Which status is worse: CRITICAL > UNKNOWN > WARNING > OK, the order of max_state_alt() in the
+# Monitoring Plugins (lib/utils_base.c). Unknown outranks warning so that a check that could not
+# be judged is never hidden behind a warning (fail closed).
+SEVERITY: Mapping[str, int] = MappingProxyType(
+    {"ok": 0, "warning": 1, "unknown": 2, "critical": 3})
+
+
+def worst(statuses: Iterable[str]) -> Status:
+    """The worst of some statuses (CRITICAL > UNKNOWN > WARNING > OK); ``ok`` for none."""
+    found: Status = "ok"
+    for status in statuses:
+        if SEVERITY[status] > SEVERITY[found]:
+            found = status  # type: ignore[assignment]  # a key of SEVERITY is a Status
+    return found
+
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(rf"^(@)?(?:(~|{_NUMBER})?:)?({_NUMBER})?$")

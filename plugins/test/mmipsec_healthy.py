@@ -9,18 +9,18 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import healthy
+
 FQCN = "winiscsi.ipsec.mmipsec_healthy"
 
 
 def mmipsec_healthy(current: Any, baseline: Any = None, thresholds: Any = None,
                     fail_on: Any = "critical", allow_unknown: Any = False) -> bool:
     """True when the snapshot's verdict passes the gate (the verdict's ``passed``)."""
-    # Imported on use, not with the file: see CONTRIBUTING.md, "Imports in plugin files".
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._health import HealthError, healthy
-
     try:
         return healthy(current, baseline, thresholds, fail_on, allow_unknown)
-    except HealthError as e:
+    except InputError as e:
         # AnsibleFilterError is what ansible-core's own Jinja tests raise on bad input too.
         raise AnsibleFilterError(f"{FQCN}: {e}") from e
 

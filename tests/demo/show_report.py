@@ -23,14 +23,14 @@ def main(argv: list[str]) -> int:
         return 2
     collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0]
     sys.path.insert(0, collections)
-    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._report import (
-        host_rows,
+    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._fleet import (
         render_table,
+        report_rows,
     )
 
     path = Path(argv[1])
     data = json.loads(path.read_text(encoding="utf-8"))
-    rows = host_rows(data["summary"], data["verdicts"])
+    rows = report_rows(data["summary"], data["verdicts"])
     print(render_table(rows, f"{path.stem} ({path})", data.get("pending", []), width=140))
     if len(argv) >= 3:
         state = Path(argv[2])

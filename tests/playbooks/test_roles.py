@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -37,7 +38,8 @@ TASKS_PER_ROLLOUT_HOST = 36
 if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
-from winrm_endpoint import Endpoint  # noqa: E402  (needs tests/support on sys.path)
+from dev_collection import make_importable  # noqa: E402  (needs tests/support on sys.path)
+from winrm_endpoint import Endpoint  # noqa: E402
 
 
 @dataclass
@@ -218,10 +220,55 @@ def test_regression_rolls_back_fails_and_stops_the_rollout(
     assert data["verdicts"]["r2"]["status"] == "critical"
     assert html_rows(tmp_path / "report" / "rollout.html") == {
         "r2": "critical", "r1": "ok", "r3": "pending", "r4": "pending"}
+    page = (tmp_path / "report" / "rollout.html").read_text()
+    assert page == _filter_html(tmp_path, "rollout", page)
     suite = ET.parse(tmp_path / "report" / "rollout.xml").getroot().find("testsuite")
     assert suite is not None and int(suite.get("failures", "0")) >= 1
     failing = {c.get("classname") for c in suite.iter("testcase") if c.find("failure") is not None}
     assert failing == {"r2"}
+
+
+def _filter_html(tmp_path: Path, name: str, page: str) -> str:
+    """What the mmipsec_report filter renders for a report the role wrote (same inputs)."""
+    make_importable(Path(COLLECTIONS))
+    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._fleet import report as render
+
+    data = report(tmp_path, name)
+    generated = re.search(r"<p>(generated [^<]*)</p>", page)
+    assert generated is not None, page[:500]
+    return render(data["summary"], "html", title=name, generated_at=generated[1],
+                  pending=data["pending"])
+
+
+def test_failed_change_is_reported_critical_with_the_reason_as_a_check(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    failing = tmp_path / "failing_change.yml"
+    failing.write_text("- name: Break the change\n  ansible.builtin.fail:\n"
+                       "    msg: the change broke\n", encoding="utf-8")
+    run = rollout(endpoint, tmp_path, target="r1", rollout_serial=[1],
+                  rollout_change_tasks=str(failing))
+
+    assert run.rc == 2, run.stdout[-4000:]
+    assert run.hosts_that_ran("Roll the change back (switch the simulated host to phase "
+                              "rollback)") == {"r1"}
+    chosen = dict(run.results("Choose the verdict that reports this host"))["r1"]
+    pre = chosen["ansible_facts"]["rollout_verdict"]
+    assert (pre["status"], pre["passed"], pre["exit_code"]) == ("critical", False, 2)
+    assert pre["summary"] == "CRITICAL: the change broke"
+    assert pre["checks"][-1] == {
+        "name": "rollout", "status": "critical", "counters": [], "value": None,
+        "warning": None, "critical": None, "reason": "RolledBack",
+        "message": "the change broke"}
+    assert [c["status"] for c in pre["checks"][:-1]] == ["ok"] * 9
+    data = report(tmp_path, "rollout")
+    assert data["verdicts"]["r1"] == pre
+    assert data["summary"]["hosts"][0]["checks"] == pre["checks"]
+    assert data["summary"]["checks"]["rollout"] == {"warning": 0, "critical": 1, "unknown": 0}
+    page = (tmp_path / "report" / "rollout.html").read_text()
+    assert html_rows(tmp_path / "report" / "rollout.html") == {"r1": "critical"}
+    assert "<th>rollout</th>" in page
+    # The role writes the page with ansible.builtin.template; the filter renders the same file.
+    assert page == _filter_html(tmp_path, "rollout", page)
 
 
 def test_pre_check_failure_leaves_the_host_unchanged(endpoint: Endpoint, tmp_path: Path) -> None:
@@ -370,3 +417,15 @@ def test_post_check_without_a_baseline_can_judge_lifetime_counters_with_a_warnin
         f"post-check single1: {verdict['summary']}; WARNING: no pre-check baseline found in the "
         f"fact cache (ansible_facts.health_check_baseline) and {empty / 'single1.json'}; judging "
         "the counters since the IPsec service started (health_check_require_baseline is false)")
+
+
+def test_html_report_template_can_be_replaced(endpoint: Endpoint, tmp_path: Path) -> None:
+    own = tmp_path / "my_report.html.j2"
+    own.write_text("{{ health_check_report_name }}: {{ health_check_summary.hosts "
+                   "| map(attribute='host') | join(',') }} ({{ health_check_summary.hosts[0]"
+                   ".checks | length }} checks)\n", encoding="utf-8")
+    run = health_check(endpoint, tmp_path, "single1", health_check_report_template=str(own))
+
+    assert run.rc == 0, run.stdout[-4000:]
+    page = (tmp_path / "report" / "health-check-pre.html").read_text()
+    assert page == "health-check-pre: single1 (9 checks)\n"

@@ -16,7 +16,8 @@ cd "$root"
 # tool.sh links the checkout under build/release/collections; introspect scans that path.
 introspected=$("$tool" ansible-builder introspect --sanitize "$work/collections")
 echo "$introspected"
-want="pywinrm>=0.5.0  # from collection winiscsi.ipsec"
+# The pywinrm requirement exactly as requirements.txt states it (with its bounds).
+want="$(grep -m1 '^pywinrm' "$root/requirements.txt")  # from collection winiscsi.ipsec"
 if ! grep -qF -- "- '$want'" <<<"$introspected"; then
     echo "ee: ansible-builder introspect did not report '$want' from meta/execution-environment.yml" >&2
     exit 1

@@ -3,7 +3,7 @@
     .venv/bin/python tests/support/gen_facts_doc.py          # rewrite docs/facts-reference.md
     .venv/bin/python tests/support/gen_facts_doc.py --check  # exit 1 if it is stale
 
-tests/unit/plugins/plugin_utils/test_facts_doc.py fails when the committed page differs from
+tests/unit/docs/test_facts_reference_doc.py fails when the committed page differs from
 what this script writes, or when the schema gains a key this script does not describe, so the
 page cannot drift from the code.
 """

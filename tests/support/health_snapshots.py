@@ -59,3 +59,19 @@ def unavailable(reason: str = "class_not_found", message: str | None = "Invalid 
         "available": False, "reason": reason, "message": message, "source": "cim",
         "collected_at": collected_at, "boot_time": BOOT, "instances": [], "totals": {},
     }
+
+
+def unavailable_pairs() -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(current, baseline, the window's reason) for every way a window can lack data."""
+    return [
+        (unavailable(), snapshot(collected_at=T0),
+         "current not available (class_not_found): Invalid class"),
+        (snapshot(), unavailable("provider_error", None, T0),
+         "baseline not available (provider_error)"),
+        ({}, snapshot(collected_at=T0), "current is empty (no facts gathered)"),
+        (snapshot(), {}, "baseline is empty (no facts gathered)"),
+    ]
+
+
+UNAVAILABLE_IDS = ["current-no-class", "baseline-provider-error", "current-empty",
+                   "baseline-empty"]

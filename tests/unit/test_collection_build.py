@@ -21,6 +21,8 @@ DEV_ONLY = (".venv/", ".ci/", ".git/", "build/", "bench/", "Makefile", "tests/un
 SHIPPED = ("MANIFEST.json", "README.md", "COPYING", "meta/runtime.yml", "requirements.txt",
            "plugins/modules/mmipsec_facts.ps1", "plugins/modules/mmipsec_facts.py",
            "plugins/action/mmipsec_facts.py", "plugins/plugin_utils/_counters.py",
+           # The HTML report of the health_check role, which mmipsec_report renders too.
+           "roles/health_check/templates/report.html.j2",
            "changelogs/changelog.yaml", "tests/integration/targets/mmipsec_facts/aliases")
 
 

@@ -9,10 +9,8 @@ documented in README.md beside this file.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,11 +22,11 @@ from typing import Any, Literal
 
 import yaml
 
-Auth = Literal["basic", "ntlm"]
+Auth = Literal["basic", "ntlm", "kerberos"]
 Scheme = Literal["http", "https"]
 FaultScope = Literal["class", "all"]
 
-AUTHS: tuple[Auth, ...] = ("basic", "ntlm")
+AUTHS: tuple[Auth, ...] = ("basic", "ntlm", "kerberos")
 SCHEMES: tuple[Scheme, ...] = ("http", "https")
 FAULT_SCOPES: tuple[FaultScope, ...] = ("class", "all")
 # Faults answered as WS-Man SOAP faults (HTTP 500 with a Windows-shaped body).
@@ -59,23 +57,16 @@ def _load_counters_module() -> ModuleType:
 
     The member table lives once, in plugins/plugin_utils/_counters.py. Tests import the
     collection under its ansible_collections name; the command-line entry point for the demo
-    may run with only tests/support on sys.path, so fall back to loading the file by path.
+    may run with only tests/support on sys.path, so fall back to the source tree under that
+    name (tests/support/dev_collection.py), as _counters.py imports its siblings by it.
     """
     try:
         from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _counters
-    except ImportError as error:
-        path = Path(__file__).resolve().parents[3] / "plugins" / "plugin_utils" / "_counters.py"
-        spec = importlib.util.spec_from_file_location("_winiscsi_counters", path)
-        if spec is None or spec.loader is None:
-            # Both ways failed: name both, and keep the package import's error as the cause.
-            raise ImportError(
-                "winrm_endpoint: cannot load the counter schema: the collection is not importable "
-                f"({error}) and no loadable file is at {path}"
-            ) from error
-        module = importlib.util.module_from_spec(spec)
-        sys.modules.setdefault("_winiscsi_counters", module)
-        spec.loader.exec_module(module)
-        return module
+    except ImportError:
+        from dev_collection import make_importable
+
+        make_importable()
+        from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _counters
     return _counters
 
 
@@ -247,6 +238,8 @@ def _host(name: str, raw: Mapping[str, Any]) -> HostSpec:
     auth = _choice(raw.get("auth", "ntlm"), AUTHS, f"{where}.auth")
     scheme = _choice(raw.get("scheme", "http"), SCHEMES, f"{where}.scheme")
     user = _string(raw.get("user", "ansible"), f"{where}.user")
+    if auth == "kerberos" and "@" not in user:
+        raise ScenarioError(f"{where}.user", "a Kerberos principal user@REALM", user)
     password = _string(raw.get("password", "Winiscsi-Test-1"), f"{where}.password")
     fault = raw.get("fault")
     if fault is not None:

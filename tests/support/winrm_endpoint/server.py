@@ -4,8 +4,9 @@ Test support for the winiscsi.ipsec collection, not part of the collection itsel
 
 Each host gets a threaded HTTP/1.1 server on 127.0.0.1 (keep-alive: NTLM authenticates the TCP
 connection, so its security context lives on the connection's handler). Basic is checked on
-every request; NTLM goes through pyspnego's acceptor and, over HTTP, the bodies are WinRM
-encrypted (MS-WSMV 2.2.9.1.1, ``multipart/encrypted``), as pywinrm sends them by default.
+every request; NTLM and Kerberos go through pyspnego's acceptor and, over HTTP, the bodies
+are WinRM encrypted (MS-WSMV 2.2.9.1.1, ``multipart/encrypted``), as pywinrm sends them by
+default. Kerberos hosts need python-gssapi and a keytab holding ``HTTP/localhost`` (KRB5_KTNAME).
 
 One thread (``_ServeLoop``) accepts for every listener, hosts and control API alike, and
 sleeps in ``selectors`` until a socket is ready or ``stop()`` wakes it; each accepted
@@ -55,6 +56,9 @@ from .tls import Certificates, make_certificates
 
 BOUNDARY = b"--Encrypted Boundary"
 ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+KERBEROS_ENCRYPTED_PROTOCOL = "application/HTTP-Kerberos-session-encrypted"
+# The host part of the SPN the acceptor answers for (Kerberos: HTTP/localhost@REALM).
+SPN_HOSTNAME = "localhost"
 SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 MAX_OPEN_ENUMERATIONS = 256
@@ -82,7 +86,7 @@ class HostInfo:
         password: The password the inventory gives clients (differs from the server's for
             a ``wrong_password`` host).
         server_password: The password the server accepts.
-        transport: basic or ntlm (pywinrm transport name).
+        transport: basic, ntlm or kerberos (pywinrm transport name).
         url: The WS-Man URL.
         unreachable: True when nothing listens on the port.
         groups: Inventory groups besides ``windows``.
@@ -421,6 +425,7 @@ class _WsmanHandler(BaseHTTPRequestHandler):
             pass
         self.auth_context: Any = None  # spnego context, per TCP connection
         self.auth_user: str | None = None
+        self.encrypted_protocol = ENCRYPTED_PROTOCOL  # answers echo the request's protocol
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
         return  # The request log replaces http.server's stderr lines.
@@ -448,6 +453,8 @@ class _WsmanHandler(BaseHTTPRequestHandler):
                 self._log(status=400, user=user, fault="EncryptionWithoutContext")
                 self._send(400, b"", {})
                 return
+            if KERBEROS_ENCRYPTED_PROTOCOL.lower() in self.headers.get("Content-Type", "").lower():
+                self.encrypted_protocol = KERBEROS_ENCRYPTED_PROTOCOL
             try:
                 body = self._unwrap(body)
             except (ValueError, spnego.exceptions.SpnegoError) as exc:
@@ -455,7 +462,7 @@ class _WsmanHandler(BaseHTTPRequestHandler):
                 self._send(400, b"", {})
                 return
         elif (
-            body and runtime.spec.auth == "ntlm" and runtime.spec.scheme == "http"
+            body and runtime.spec.auth != "basic" and runtime.spec.scheme == "http"
             and not runtime.spec.allow_unencrypted
         ):
             # WinRM's default AllowUnencrypted=false: cleartext bodies over HTTP are refused.
@@ -490,14 +497,15 @@ class _WsmanHandler(BaseHTTPRequestHandler):
                 return None
             self._challenge({"WWW-Authenticate": 'Basic realm="WSMAN"'}, None, None)
             return None
-        if scheme.lower() in ("negotiate", "ntlm") and token:
-            return self._ntlm_step(scheme, token)
+        schemes = ("negotiate", "kerberos") if spec.auth == "kerberos" else ("negotiate", "ntlm")
+        if scheme.lower() in schemes and token:
+            return self._spnego_step(scheme, token)
         if self.auth_context is not None and self.auth_context.complete:
             return self.auth_user
         self._challenge({"WWW-Authenticate": "Negotiate"}, None, None)
         return None
 
-    def _ntlm_step(self, scheme: str, token: str) -> str | None:
+    def _spnego_step(self, scheme: str, token: str) -> str | None:
         try:
             raw = base64.b64decode(token)
         except ValueError:
@@ -506,7 +514,7 @@ class _WsmanHandler(BaseHTTPRequestHandler):
         if self.auth_context is None or self.auth_context.complete:
             self.auth_context = spnego.server(
                 protocol="negotiate", channel_bindings=self.server.bindings,
-                hostname="localhost", service="HTTP",
+                hostname=SPN_HOSTNAME, service="HTTP",
             )
             self.auth_user = None
         try:
@@ -519,7 +527,18 @@ class _WsmanHandler(BaseHTTPRequestHandler):
             value = f"{scheme} {base64.b64encode(out or b'').decode()}"
             self._challenge({"WWW-Authenticate": value}, None, None)
             return None
-        self.auth_user = self.auth_context.client_principal
+        spec = self.server.runtime.spec
+        user = self.auth_context.client_principal
+        # Negotiate offers both mechanisms: a host takes only its own, and a Kerberos host
+        # only its user's tickets (NTLM users are checked by NTLM_USER_FILE).
+        refused = "WrongMechanism" if self.auth_context.negotiated_protocol != spec.auth else (
+            "WrongPrincipal" if spec.auth == "kerberos" and user != spec.user else None
+        )
+        if refused:
+            self.auth_context = None
+            self._challenge({"WWW-Authenticate": "Negotiate"}, user, refused)
+            return None
+        self.auth_user = user
         self._final_token = f"{scheme} {base64.b64encode(out).decode()}" if out else None
         return self.auth_user
 
@@ -555,7 +574,7 @@ class _WsmanHandler(BaseHTTPRequestHandler):
         wrapped = self.auth_context.wrap_winrm(body)
         return (
             BOUNDARY + b"\r\n"
-            + f"\tContent-Type: {ENCRYPTED_PROTOCOL}\r\n".encode()
+            + f"\tContent-Type: {self.encrypted_protocol}\r\n".encode()
             + f"\tOriginalContent: type={SOAP_CONTENT_TYPE};Length={len(body)}\r\n".encode()
             + BOUNDARY + b"\r\n"
             + b"\tContent-Type: application/octet-stream\r\n"
@@ -592,13 +611,14 @@ class _WsmanHandler(BaseHTTPRequestHandler):
         # Logged before answering, so a client that got its answer finds it in the log.
         self._log_outcome(outcome, user, encrypted, outcome.status)
         try:
-            self._send(outcome.status, payload, {"Content-Type": content_type})
+            # Kerberos mutual auth: the first answer carries the acceptor's final token.
+            self._send(outcome.status, payload, {"Content-Type": content_type},
+                       token_header=runtime.spec.auth == "kerberos")
         except OSError:
             self.close_connection = True  # The client gave up (a slow answer, usually).
 
-    @staticmethod
-    def _encrypted_type() -> str:
-        return f'multipart/encrypted;protocol="{ENCRYPTED_PROTOCOL}";boundary="Encrypted Boundary"'
+    def _encrypted_type(self) -> str:
+        return f'multipart/encrypted;protocol="{self.encrypted_protocol}";boundary="Encrypted Boundary"'
 
     def _drop(self, status: int, payload: bytes, content_type: str) -> None:
         """Promise the whole body, send half of it, and cut the connection."""
@@ -922,6 +942,8 @@ class Endpoint:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.requests_path.write_text("", encoding="utf-8")
         certs = make_certificates(self.state_dir)
+        if any(spec.auth == "kerberos" for spec in self.scenario.hosts.values()):
+            _check_kerberos_acceptor()
         self._install_ntlm_users()
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(certs.cert_path, certs.key_path)
@@ -1101,6 +1123,8 @@ class Endpoint:
                 "ansible_winrm_ca_trust_path": str(self.ca_path.resolve()),
                 "ansible_winrm_message_encryption": "auto",
             }
+            if spec.auth == "kerberos":
+                entry["ansible_winrm_kerberos_hostname_override"] = SPN_HOSTNAME
             if spec.read_timeout_sec is not None:
                 entry["ansible_winrm_read_timeout_sec"] = spec.read_timeout_sec
             if spec.operation_timeout_sec is not None:
@@ -1122,6 +1146,17 @@ def _reserve_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _check_kerberos_acceptor() -> None:
+    """Fail early, and clearly, when Kerberos hosts cannot accept anything."""
+    try:
+        spnego.server(protocol="kerberos", hostname=SPN_HOSTNAME, service="HTTP")
+    except Exception as exc:  # noqa: BLE001 - missing gssapi or keytab: say which
+        raise RuntimeError(
+            "winrm_endpoint: kerberos hosts need python-gssapi and a keytab holding "
+            f"HTTP/{SPN_HOSTNAME}@REALM (KRB5_KTNAME, KRB5_CONFIG): {exc}"
+        ) from exc
 
 
 def _channel_bindings(certs: Certificates) -> spnego.channel_bindings.GssChannelBindings:

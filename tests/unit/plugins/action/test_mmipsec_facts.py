@@ -1,8 +1,10 @@
-"""Unit tests for the mmipsec_facts action plugin (module transport).
+"""Unit tests for the mmipsec_facts action plugin.
 
 The module's result is mocked the way ansible.windows tests its action plugins: a real
 ActionModule with a mocked task and connection, and ``_execute_module`` monkeypatched to return a
-recorded module result.
+recorded module result. For ``via: wsman`` the settings go through ansible-core's real winrm
+connection plugin and only the read itself (``collect_snapshot``) is replaced;
+tests/unit/support/test_wsman_endpoint.py and tests/playbooks run the whole way.
 """
 
 from __future__ import annotations
@@ -17,12 +19,22 @@ from unittest.mock import MagicMock
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
-from dev_collection import loaded_after_importing
+from ansible.template import Templar
 
+from ansible_collections.winiscsi.ipsec.plugins.action import mmipsec_facts
 from ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_facts import ActionModule
 from ansible_collections.winiscsi.ipsec.plugins.modules.mmipsec_facts import DOCUMENTATION
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._facts_options import ARGUMENT_SPEC
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_client import Session
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import (
+    Target,
+    WSManError,
+    WSManFault,
+    WSManTransportError,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "test_data" / "module_results"
 
@@ -111,7 +123,7 @@ def _string_counter(result: dict[str, Any]) -> None:
                  id="string counter"),
     pytest.param(_corrupt_total, "totals.soft_associations",
                  "host 'iscsi01': totals.soft_associations: expected", id="wrong total"),
-    pytest.param(_drop_facts, "", "host 'iscsi01': snapshot: expected a mapping "
+    pytest.param(_drop_facts, "snapshot", "host 'iscsi01': snapshot: expected a mapping "
                  "(ansible_facts.mmipsec), got None (NoneType)", id="no facts"),
 ])
 def test_malformed_module_result_fails(corrupt: Any, field: str, message: str,
@@ -159,9 +171,147 @@ def test_unknown_argument_raises(monkeypatch: pytest.MonkeyPatch) -> None:
         run(plugin, monkeypatch, load_result("one_active_instance"))
 
 
-def test_importing_the_action_plugin_loads_the_verdict_engine() -> None:
-    # The controller imports the action plugin before forking its workers: _health loaded here
-    # is inherited by every worker that runs a verdict filter, instead of compiled in each.
-    plugins = "ansible_collections.winiscsi.ipsec.plugins"
-    loaded = loaded_after_importing([f"{plugins}.action.mmipsec_facts"], f"{plugins}.plugin_utils.")
-    assert f"{plugins}.plugin_utils._health" in loaded
+# --- via: wsman ----------------------------------------------------------------------------
+PASSWORD = "Pa55-w0rd!secret"
+HOST_VARS = {"inventory_hostname": "iscsi01", "ansible_host": "10.0.0.7", "ansible_user": "ops",
+             "ansible_password": PASSWORD, "ansible_winrm_transport": "ntlm"}
+TARGET = Target("10.0.0.7", 5986, "ops", "https://10.0.0.7:5986/wsman")
+
+
+def wsman_plugin(task_args: dict[str, Any], play_context: PlayContext | None = None,
+                 task_keys: dict[str, Any] | None = None) -> ActionModule:
+    task = MagicMock(Task)
+    task.args = {"via": "wsman", **task_args}
+    task.check_mode = False
+    task.async_val = 0
+    task.diff = False
+    task.dump_attrs.return_value = dict(task_keys or {})
+    return ActionModule(task, MagicMock(), play_context or PlayContext(), loader=DataLoader(),
+                        templar=Templar(loader=DataLoader()), shared_loader_obj=None)
+
+
+def read(monkeypatch: pytest.MonkeyPatch, outcome: dict[str, Any] | WSManError,
+         task_args: dict[str, Any] | None = None, host_vars: dict[str, Any] | None = None,
+         sessions: list[Session] | None = None, warning: str | None = None,
+         **plugin_kwargs: Any) -> dict[str, Any]:
+    """Run the plugin with via=wsman; the read returns ``outcome`` or raises it."""
+    def fake_collect(session: Session, instance_name: str, include_inactive: bool) -> Any:
+        if sessions is not None:
+            sessions.append(session)
+        if warning:
+            session.warnings.append(warning)
+        if isinstance(outcome, WSManError):
+            raise outcome
+        return copy.deepcopy(outcome)
+
+    monkeypatch.setattr(mmipsec_facts, "collect_snapshot", fake_collect)
+    plugin = wsman_plugin(task_args or {}, **plugin_kwargs)
+    return plugin.run(task_vars=host_vars if host_vars is not None else dict(HOST_VARS))
+
+
+def wsman_facts() -> dict[str, Any]:
+    facts = copy.deepcopy(load_result("one_active_instance")["ansible_facts"]["mmipsec"])
+    facts["source"] = "wsman"
+    return facts
+
+
+def test_wsman_facts_are_returned_with_the_validated_arguments(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions: list[Session] = []
+    result = read(monkeypatch, wsman_facts(), {"instance_name": "ROOT\\*"}, sessions=sessions)
+    assert result == {"changed": False, "ansible_facts": {"mmipsec": wsman_facts()},
+                      "invocation": {"module_args": {"instance_name": "ROOT\\*",
+                                                     "include_inactive": False,
+                                                     "via": "wsman"}}}
+    settings = sessions[0].settings
+    assert (settings.target, settings.password, settings.auth_transports) == (
+        TARGET, PASSWORD, ("ntlm",))
+
+
+@pytest.mark.parametrize(("host_vars", "play_context", "task_keys", "user", "password"), [
+    pytest.param({"inventory_hostname": "iscsi01"}, {"password": "asked"},
+                 {"remote_user": "play-user"}, "play-user", "asked",
+                 id="ask-pass-and-play-remote-user"),
+    pytest.param({"inventory_hostname": "iscsi01", "ansible_user": "var-user",
+                  "ansible_winrm_password": "var"}, {"password": "asked"},
+                 {"remote_user": "play-user"}, "var-user", "var", id="variables-win"),
+])
+def test_ask_pass_and_the_play_s_remote_user_are_used(
+        monkeypatch: pytest.MonkeyPatch, host_vars: dict[str, Any], play_context: dict[str, Any],
+        task_keys: dict[str, Any], user: str, password: str) -> None:
+    sessions: list[Session] = []
+    context = PlayContext()
+    context.password = play_context["password"]
+    read(monkeypatch, wsman_facts(), host_vars=host_vars, sessions=sessions,
+         play_context=context, task_keys=task_keys)
+    assert (sessions[0].settings.user, sessions[0].settings.password) == (user, password)
+
+
+def test_a_fault_fails_the_task_with_its_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    fault = WSManFault(code=0x80338029, reason="Too slow.", machine="iscsi01", target=TARGET,
+                       operation="Enumerate")
+    result = read(monkeypatch, fault, warning="could not release the enumeration")
+    assert result == {
+        "changed": False, "failed": True, "msg": str(fault),
+        "invocation": {"module_args": {"instance_name": "*", "include_inactive": False,
+                                       "via": "wsman"}},
+        "warnings": ["could not release the enumeration"],
+        "wsman_host": "10.0.0.7", "wsman_port": 5986, "wsman_user": "ops",
+        "wsman_operation": "Enumerate", "wsman_fault_code": "0x80338029",
+        "wsman_fault_name": "ERROR_WSMAN_OPERATION_TIMEDOUT", "wsman_fault_subcode": None,
+        "wsman_fault_reason": "Too slow.", "wsman_fault_machine": "iscsi01",
+    }
+
+
+def test_no_answer_makes_the_host_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    error = WSManTransportError("timeout", "timed out", target=TARGET, read_timeout_sec=30)
+    result = read(monkeypatch, error)
+    assert (result.get("unreachable"), result.get("failed"), result["wsman_error"]) == (
+        True, None, "timeout")
+    assert result["msg"] == str(error)
+
+
+def test_the_password_never_leaves_the_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hostile host echoes the password into a fault; a library puts it in a warning.
+    fault = WSManFault(code=0x80338029, reason=f"echo {PASSWORD}", machine=PASSWORD,
+                       target=TARGET, operation="Enumerate")
+    result = read(monkeypatch, fault, warning=f"saw {PASSWORD}")
+    shown = json.dumps(result)
+    assert PASSWORD not in shown
+    assert (result["wsman_fault_reason"], result["warnings"]) == (
+        "echo ********", ["saw ********"])
+    facts = wsman_facts()
+    facts["instances"][0]["instance_name"] = f"ROOT\\{PASSWORD}"
+    facts["available"], facts["reason"], facts["message"] = False, "no_instances", PASSWORD
+    facts["instances"], facts["totals"] = [], {}
+    assert PASSWORD not in json.dumps(read(monkeypatch, facts))
+
+
+@pytest.mark.parametrize(("task_args", "host_vars", "message"), [
+    pytest.param({"instance_name": "ROOT\\[0"}, HOST_VARS,
+                 "winiscsi.ipsec.mmipsec_facts (via=wsman): instance_name: expected a PowerShell "
+                 "-like wildcard pattern in which every '[' is closed by ']' (write '`[' to "
+                 "match a literal '['), got 'ROOT\\\\[0' (str)", id="pattern"),
+    pytest.param({}, {**HOST_VARS, "ansible_winrm_operation_timeout_sec": 30},
+                 "winiscsi.ipsec.mmipsec_facts (via=wsman): ansible_winrm_operation_timeout_sec: "
+                 "expected at least 1 and less than ansible_winrm_read_timeout_sec (30), got 30 "
+                 "(int)", id="timeouts"),
+])
+def test_bad_input_fails_before_anything_is_sent(task_args: dict[str, Any],
+                                                 host_vars: dict[str, Any], message: str) -> None:
+    with pytest.raises(AnsibleActionFail, match=re.escape(message)):
+        wsman_plugin(task_args).run(task_vars=dict(host_vars))
+
+
+def test_a_value_the_winrm_plugin_refuses_fails_in_its_words() -> None:
+    # ansible-core words it, differently in 2.16 and 2.19; both name the option and the variable.
+    with pytest.raises(AnsibleActionFail, match=r"^winiscsi\.ipsec\.mmipsec_facts \(via=wsman\): "
+                       r".*port.*ansible_port"):
+        wsman_plugin({}).run(task_vars={**HOST_VARS, "ansible_port": "https"})
+
+
+def test_unknown_winrm_variables_warn_as_the_winrm_connection_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    result = read(monkeypatch, wsman_facts(), host_vars={**HOST_VARS, "ansible_winrm_colour": 1})
+    assert result["warnings"] == ["ansible_winrm_colour unsupported by pywinrm (is an "
+                                  "up-to-date version of pywinrm installed?)"]

@@ -1,8 +1,9 @@
-"""The filter plugins over plugin_utils/_health.py: mapping, errors, documentation, imports.
+"""The health filter plugins: mapping, errors, documentation.
 
-mmipsec_verdict, mmipsec_delta, mmipsec_compare and mmipsec_summary are thin wrappers; their
-behaviour is tested on _health.py (tests/unit/plugins/plugin_utils) and their documented examples
-run through ansible-playbook in tests/playbooks. What is left to test here is the wrapping.
+mmipsec_verdict, mmipsec_delta, mmipsec_compare, mmipsec_summary and mmipsec_fail_verdict are
+thin wrappers; their behaviour is tested on plugin_utils (tests/unit/plugins/plugin_utils) and
+their documented examples run through ansible-playbook in tests/playbooks. What is left to test
+here is the wrapping.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from dev_collection import loaded_after_importing
 from health_snapshots import T0, snapshot
 from plugin_docs import load_sidecar, signature_problems
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _fleet, _verdict, _window
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import DEFAULT_FAIL_ON
 
 PACKAGE = "ansible_collections.winiscsi.ipsec.plugins"
 
@@ -28,13 +30,14 @@ def plugin(name: str) -> Callable[..., Any]:
 
 
 def pre_post_deltas() -> tuple[dict[str, Any], dict[str, Any]]:
-    pre = _health.delta(snapshot(), snapshot(collected_at=T0))
-    post = _health.delta(snapshot(collected_at="2026-11-26T08:02:00Z", soft_associations=1),
+    pre = _window.delta(snapshot(), snapshot(collected_at=T0))
+    post = _window.delta(snapshot(collected_at="2026-11-26T08:02:00Z", soft_associations=1),
                          snapshot())
     return pre, post
 
 
-FILTERS = ("mmipsec_verdict", "mmipsec_delta", "mmipsec_compare", "mmipsec_summary")
+FILTERS = ("mmipsec_verdict", "mmipsec_delta", "mmipsec_compare", "mmipsec_summary",
+           "mmipsec_fail_verdict")
 
 # filter -> (arguments that plugin_utils refuses, the message it must carry)
 BAD_INPUT: dict[str, tuple[tuple[Any, ...], dict[str, Any], str]] = {
@@ -43,15 +46,19 @@ BAD_INPUT: dict[str, tuple[tuple[Any, ...], dict[str, Any], str]] = {
         "fail_on: expected one of ['warning', 'critical'], got 'never' (str)"),
     "mmipsec_delta": (
         ([], snapshot()), {},
-        "input: snapshot: expected a mapping (ansible_facts.mmipsec), got [] (list)"),
+        "input: expected a mapping (ansible_facts.mmipsec), got [] (list)"),
     "mmipsec_compare": (
         ({}, {}), {},
-        "input: expected an mmipsec_delta result, missing keys ['available', 'reason', "
+        "input: expected an mmipsec_delta result (missing the keys ['available', 'reason', "
         "'collected_at', 'baseline_collected_at', 'window_seconds', 'rate_window_seconds', "
-        "'reset_detected', 'reset_reasons', 'counters', 'rates', 'gauges', 'instances']"),
+        "'reset_detected', 'reset_reasons', 'counters', 'rates', 'gauges', 'instances']), got {} "
+        "(dict)"),
     "mmipsec_summary": (
         ({},), {"hosts": "web01"},
         "hosts: expected a list of host names, got 'web01' (str)"),
+    "mmipsec_fail_verdict": (
+        (_verdict.verdict(snapshot()), "RolledBack", ""), {},
+        "message: expected a non-empty string, got '' (str)"),
 }
 
 
@@ -68,7 +75,7 @@ def test_error_is_an_ansible_filter_error_naming_the_filter(name: str) -> None:
     with pytest.raises(AnsibleFilterError, match=re.escape(message)) as info:
         plugin(name)(*args, **kwargs)
     assert str(info.value) == message
-    assert isinstance(info.value.__cause__, _health.HealthError)
+    assert isinstance(info.value.__cause__, InputError)
 
 
 @pytest.mark.parametrize("name", FILTERS)
@@ -77,16 +84,16 @@ def test_documentation_matches_the_signature(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["mmipsec_verdict", "mmipsec_compare"])
-def test_fail_on_default_is_the_health_default(name: str) -> None:
-    # The filters spell the default out (they import _health only when called).
-    assert plugin(name).__defaults__[-2] == _health.DEFAULT_FAIL_ON
+def test_fail_on_default_is_the_policy_default(name: str) -> None:
+    # The filters spell the default out, as their documentation does.
+    assert plugin(name).__defaults__[-2] == DEFAULT_FAIL_ON
 
 
 def test_verdict_arguments_reach_plugin_utils() -> None:
     before, after = snapshot(collected_at=T0), snapshot(get_spi_failures=1)
     thresholds = {"key_management_failures": {"warning": "5"}}
     verdict = plugin("mmipsec_verdict")
-    assert verdict(after, before, thresholds, "warning", True) == _health.verdict(
+    assert verdict(after, before, thresholds, "warning", True) == _verdict.verdict(
         after, before, thresholds, "warning", True)
     assert verdict(after, before)["status"] == "warning"
     assert verdict(after, before, thresholds)["status"] == "ok"
@@ -94,7 +101,7 @@ def test_verdict_arguments_reach_plugin_utils() -> None:
 
 def test_delta_is_the_plugin_utils_result() -> None:
     before, after = snapshot(collected_at=T0), snapshot(oakley_main_mode=2)
-    assert plugin("mmipsec_delta")(after, before) == _health.delta(after, before)
+    assert plugin("mmipsec_delta")(after, before) == _window.delta(after, before)
 
 
 def test_compare_arguments_reach_plugin_utils() -> None:
@@ -102,19 +109,23 @@ def test_compare_arguments_reach_plugin_utils() -> None:
     compare = plugin("mmipsec_compare")
     assert compare(pre, post)["regressions"][0]["check"] == "cleartext_fallback"
     relaxed = {"cleartext_fallback": {"critical": None}}
-    assert compare(pre, post, relaxed, "critical", False) == _health.compare(pre, post, relaxed)
+    assert compare(pre, post, relaxed, "critical", False) == _verdict.compare(pre, post, relaxed)
 
 
 def test_summary_arguments_reach_plugin_utils() -> None:
-    verdicts = {"web01": _health.verdict(snapshot())}
+    verdicts = {"web01": _verdict.verdict(snapshot())}
     result = plugin("mmipsec_summary")(verdicts, ["web01", "web02"])
-    assert result == _health.summary(verdicts, ["web01", "web02"])
+    assert result == _fleet.summary(verdicts, ["web01", "web02"])
     assert result["missing_hosts"] == ["web02"]
+    assert result["hosts"][1]["checks"] == verdicts["web01"]["checks"]
 
 
-def test_importing_the_plugin_files_loads_no_plugin_utils() -> None:
-    # ansible-core imports every filter file of the collection in each worker that templates
-    # one of them: a file must not drag plugin_utils (compiled from source there) along.
-    files = [f"{PACKAGE}.filter.{name}" for name in (*FILTERS, "mmipsec_report")]
-    files.append(f"{PACKAGE}.test.mmipsec_healthy")
-    assert loaded_after_importing(files, f"{PACKAGE}.plugin_utils.") == []
+def test_fail_verdict_arguments_reach_plugin_utils() -> None:
+    one = _verdict.verdict(snapshot())
+    result = plugin("mmipsec_fail_verdict")(one, "ChangeFailed", "the change failed")
+    assert result == _verdict.fail_verdict(one, "ChangeFailed", "the change failed")
+    assert (result["status"], result["passed"], result["exit_code"]) == ("critical", False, 2)
+    assert result["summary"] == "CRITICAL: the change failed"
+    assert result["checks"][-1] == {
+        "name": "rollout", "status": "critical", "counters": [], "value": None, "warning": None,
+        "critical": None, "reason": "ChangeFailed", "message": "the change failed"}

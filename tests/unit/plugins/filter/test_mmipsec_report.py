@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from health_snapshots import snapshot
 
 from ansible_collections.winiscsi.ipsec.plugins.filter.mmipsec_report import (
     FilterModule,
     mmipsec_file_name,
     mmipsec_report,
 )
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _fleet
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import verdict
 
 SUMMARY = {"hosts": [{"host": "web01", "status": "ok", "passed": True, "summary": "OK: fine"}]}
 
@@ -31,6 +35,17 @@ def test_formats(fmt: str, start: str) -> None:
     assert mmipsec_report(SUMMARY, fmt, verdicts={}).startswith(start)
 
 
+def test_html_is_the_role_s_template_rendered() -> None:
+    summary = _fleet.summary({"web01": verdict(snapshot(soft_associations=1))}, ["web01", "web02"])
+    page = mmipsec_report(summary, "html", title="change 7", generated_at="generated now",
+                          pending=["web03"])
+    assert page == _fleet.render_html(_fleet.report_rows(summary), "change 7", "generated now",
+                                      ["web03"])
+    assert '<tr data-host="web01" data-status="critical">' in page
+    assert '<tr data-host="web03" data-status="pending">' in page
+    assert "<th>cleartext_fallback</th>" in page
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     pytest.param({"format": "pdf"}, "winiscsi.ipsec.mmipsec_report: format: expected one of "
                                     "table, html, junit, got 'pdf' (str)", id="bad-format"),
@@ -40,8 +55,10 @@ def test_formats(fmt: str, start: str) -> None:
                                     "of host name to verdict, got [1] (list)", id="bad-verdicts"),
 ])
 def test_report_errors(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+    with pytest.raises(AnsibleFilterError) as info:
         mmipsec_report(SUMMARY, **kwargs)
+    assert str(info.value) == message
+    assert isinstance(info.value.__cause__, InputError)
 
 
 def test_file_name() -> None:
@@ -49,5 +66,6 @@ def test_file_name() -> None:
     assert mmipsec_file_name("web01", "") == "web01"
     with pytest.raises(AnsibleFilterError, match=re.escape(
             "winiscsi.ipsec.mmipsec_file_name: host: expected a non-empty host name string, "
-            "got '' (str)")):
+            "got '' (str)")) as info:
         mmipsec_file_name("")
+    assert isinstance(info.value.__cause__, InputError)

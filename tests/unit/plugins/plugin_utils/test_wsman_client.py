@@ -1,28 +1,34 @@
-"""Tests for plugin_utils/_wsman_client.py: settings, wildcards, collection, pywinrm transport."""
+"""Tests for plugin_utils/_wsman_client.py: the enumeration loop, instances, the snapshot."""
 
 from __future__ import annotations
 
-import base64
 import re
-import socket
-import ssl
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-import urllib3
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _wsman as w
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _wsman_client as c
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     COUNTER_KEYS,
     validate_snapshot,
+)
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import (
+    ResponseTooLargeError,
+    WSManFault,
+    WSManResponseError,
+    WSManTransportError,
+    XmlRefusedError,
+)
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_transport import (
+    Reply,
+    WinRMSettings,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "test_data" / "wsman"
@@ -54,7 +60,7 @@ def q(namespace: str, local: str) -> str:
     return f"{{{namespace}}}{local}"
 
 
-SETTINGS = c.WinRMSettings(host="win1", port=5986, user="ops", password=PASSWORD)
+SETTINGS = WinRMSettings(host="win1", port=5986, user="ops", password=PASSWORD)
 
 
 class ScriptedSender:
@@ -64,8 +70,9 @@ class ScriptedSender:
         self.steps = list(steps)
         self.requests: list[tuple[str, ET.Element]] = []
         self.closed = False
+        self.auth_transports = ("basic",)
 
-    def send(self, message: bytes, operation: str) -> c.Reply:
+    def send(self, message: bytes, operation: str) -> Reply:
         assert self.steps, f"unexpected {operation} request"
         expected, reply = self.steps.pop(0)
         self.requests.append((operation, ET.fromstring(message)))
@@ -73,7 +80,7 @@ class ScriptedSender:
         if isinstance(reply, Exception):
             raise reply
         if isinstance(reply, bytes):
-            return c.Reply(200, reply)
+            return Reply(200, reply)
         return reply
 
     def close(self) -> None:
@@ -93,10 +100,19 @@ def ids(*values: str) -> Callable[[], str]:
     return lambda: next(iterator)
 
 
-def collect(sender: ScriptedSender, *message_ids: str, **kwargs: Any) -> c.CollectResult:
-    kwargs.setdefault("collected_at", COLLECTED_AT)
-    return c.collect_snapshot(SETTINGS, sender=sender, new_message_id=ids(*message_ids),
-                              **kwargs)
+@dataclass(frozen=True)
+class Collected:
+    snapshot: dict[str, Any]
+    warnings: tuple[str, ...]
+    round_trips: int
+
+
+def collect(sender: ScriptedSender, *message_ids: str, session: c.Session | None = None,
+            **kwargs: Any) -> Collected:
+    """collect_snapshot over the scripted sender, at COLLECTED_AT."""
+    session = session or c.Session(SETTINGS, sender, ids(*message_ids))
+    snapshot = c.collect_snapshot(session, collected_at=COLLECTED_AT, **kwargs)
+    return Collected(snapshot, tuple(session.warnings), session.round_trips)
 
 
 # --- collection ------------------------------------------------------------------------------
@@ -156,89 +172,90 @@ def test_relates_to_mismatch_on_a_pull_releases_the_enumeration() -> None:
     sender = ScriptedSender([("Enumerate", load("enumerate_needs_pull.xml")),
                              ("Pull", load("pull_more.xml")),
                              ("Release", load("release_response.xml"))])
-    with pytest.raises(w.WSManResponseError, match=re.escape(
+    with pytest.raises(WSManResponseError, match=re.escape(
             "wsman: unusable reply from win1:5986 (user 'ops') to Pull: RelatesTo is "
             f"{PULL1_ID!r}, expected the MessageID sent ('uuid:not-the-pull')")) as caught:
         collect(sender, STATS_ID, "uuid:not-the-pull", RELEASE_ID)
     assert sender.body(2).findtext(RELEASE_CONTEXT) == "uuid:0F3C2A11-7E55-4B8C-A0E2-1D2C3B4A5003"
     assert sender.header(2, "ResourceURI") == w.STATS_CLASS_URI
-    assert caught.value.warnings == ()
+    assert (caught.value.operation, caught.value.target) == ("Pull", SETTINGS.target)
     assert sender.steps == []
 
 
 def test_a_pull_reply_over_the_bound_releases_the_enumeration() -> None:
-    first = load("enumerate_needs_pull.xml")
-    big = load("pull_more.xml") + b" " * len(first)
-    sender = ScriptedSender([("Enumerate", first), ("Pull", big),
+    big = load("pull_more.xml") + b" " * w.MAX_RESPONSE_BYTES
+    sender = ScriptedSender([("Enumerate", load("enumerate_needs_pull.xml")), ("Pull", big),
                              ("Release", load("release_response.xml"))])
-    limit = len(first) + 10
-    with pytest.raises(w.ResponseTooLargeError, match=re.escape(
+    with pytest.raises(ResponseTooLargeError, match=re.escape(
             f"wsman: unusable reply from win1:5986 (user 'ops') to Pull: the reply is larger "
-            f"than the limit of {limit} bytes (at least {len(big)} bytes)")):
-        collect(sender, STATS_ID, PULL1_ID, RELEASE_ID, max_response_bytes=limit)
+            f"than the limit of {w.MAX_RESPONSE_BYTES} bytes (at least {len(big)} bytes)")):
+        collect(sender, STATS_ID, PULL1_ID, RELEASE_ID)
     assert [request[0] for request in sender.requests] == ["Enumerate", "Pull", "Release"]
 
 
-def test_an_endless_enumeration_is_stopped_and_released_and_a_failed_release_warns() -> None:
+def test_an_endless_enumeration_is_stopped_and_released_and_a_failed_release_warns(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(c, "MAX_PULLS", 2)
     sender = ScriptedSender([("Enumerate", load("enumerate_needs_pull.xml")),
                              ("Pull", load("pull_more.xml")),
                              ("Pull", load("pull_more.xml")),
-                             ("Release", c.Reply(500, load("fault_operation_timeout.xml").replace(
+                             ("Release", Reply(500, load("fault_operation_timeout.xml").replace(
                                  STATS_ID.encode(), RELEASE_ID.encode())))])
-    with pytest.raises(w.WSManResponseError, match=re.escape(
+    session = c.Session(SETTINGS, sender, ids(STATS_ID, PULL1_ID, PULL1_ID, RELEASE_ID))
+    with pytest.raises(WSManResponseError, match=re.escape(
             f"wsman: unusable reply from win1:5986 (user 'ops') to Pull: the enumeration of "
-            f"{w.STATS_CLASS_URI} did not end after 2 Pull requests")) as caught:
-        collect(sender, STATS_ID, PULL1_ID, PULL1_ID, RELEASE_ID, max_pulls=2)
+            f"{w.STATS_CLASS_URI} did not end after 2 Pull requests")):
+        collect(sender, session=session)
     assert sender.body(3).findtext(RELEASE_CONTEXT) == "uuid:0F3C2A11-7E55-4B8C-A0E2-1D2C3B4A5004"
-    assert caught.value.warnings == (
+    assert session.warnings == [
         f"could not release the enumeration of {w.STATS_CLASS_URI}: wsman: win1:5986 (user "
-        "'ops') answered Release with fault 0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT "
+        f"'ops') answered Release of {w.STATS_CLASS_URI} with fault 0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT "
         "(TimedOut): The WS-Management service cannot complete the operation within the time "
-        "specified in OperationTimeout.",)
+        "specified in OperationTimeout."]
 
 
-def test_too_many_items_in_one_reply_is_refused() -> None:
+def test_too_many_items_in_one_reply_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(c, "MAX_ITEMS", 1)
     sender = ScriptedSender([("Enumerate", load("enumerate_end_of_sequence.xml"))])
-    with pytest.raises(w.WSManResponseError, match=re.escape(
-            f"the enumeration of {w.STATS_CLASS_URI} returned more than 1 items")):
-        collect(sender, STATS_ID, max_items=1)
+    with pytest.raises(WSManResponseError, match=re.escape(
+            f"to Enumerate: the enumeration of {w.STATS_CLASS_URI} returned more than 1 items")):
+        collect(sender, STATS_ID)
+    assert [request[0] for request in sender.requests] == ["Enumerate"]  # it had ended
 
 
-@pytest.mark.parametrize(("query", "uri", "fault", "reason", "message"), [
-    pytest.param("wql", w.STATS_WQL_URI, "fault_cannot_process_filter.xml", "class_not_found",
+@pytest.mark.parametrize(("fault", "reason", "message"), [
+    pytest.param("fault_cannot_process_filter.xml", "class_not_found",
                  "The specified class does not exist in the given namespace.",
-                 id="class-not-found-wql"),
-    pytest.param("class", w.STATS_CLASS_URI, "fault_invalid_resource_uri.xml", "class_not_found",
+                 id="class-not-found-cannot-process-filter"),
+    pytest.param("fault_invalid_resource_uri.xml", "class_not_found",
                  "The WS-Management service cannot process the request. The service cannot "
                  "find the resource identified by the resource URI and selectors.",
                  id="class-not-found-uri"),
-    pytest.param("class", w.STATS_CLASS_URI, "fault_wmierror_invalid_resource_uri.xml",
+    pytest.param("fault_wmierror_invalid_resource_uri.xml",
                  "class_not_found", "The WS-Management service cannot process the request. The "
                  "service cannot find the resource identified by the resource URI and "
                  "selectors.", id="class-not-found-msft-wmierror"),
-    pytest.param("class", w.STATS_CLASS_URI, "fault_provider_not_capable.xml", "provider_error",
+    pytest.param("fault_provider_not_capable.xml", "provider_error",
                  "The WS-Management service cannot process the request. The WMI service "
                  "reported that the WMI provider could not perform the requested operation. "
                  "(WDM specific return code: 4200)", id="provider-error"),
 ])
-def test_documented_faults_become_unavailable_snapshots(query: str, uri: str, fault: str,
-                                                        reason: str, message: str) -> None:
-    sender = ScriptedSender([("Enumerate", c.Reply(500, load(fault))),
+def test_documented_faults_become_unavailable_snapshots(fault: str, reason: str,
+                                                        message: str) -> None:
+    sender = ScriptedSender([("Enumerate", Reply(500, load(fault))),
                              ("Enumerate", load("os_last_boot.xml"))])
-    result = collect(sender, STATS_ID, OS_ID, query=query)
+    result = collect(sender, STATS_ID, OS_ID)
     assert result.snapshot == {
         "available": False, "reason": reason, "message": message, "source": "wsman",
         "collected_at": "2026-11-26T08:00:00.123456Z", "boot_time": BOOT_TIME,
         "instances": [], "totals": {}}
     assert result.round_trips == 2
-    assert sender.header(0, "ResourceURI") == uri
-    wql = sender.body(0).findtext(f".//{q(w.NS_WSMAN, 'Filter')}")
-    assert wql == ("SELECT * FROM MSiSCSI_MMIPSECStats" if query == "wql" else None)
+    assert sender.header(0, "ResourceURI") == w.STATS_CLASS_URI
 
 
 def test_access_denied_fails_naming_the_account_and_the_fix() -> None:
-    sender = ScriptedSender([("Enumerate", c.Reply(500, load("fault_access_denied.xml")))])
-    with pytest.raises(w.WSManFault, match=re.escape(
+    sender = ScriptedSender([("Enumerate", Reply(500, load("fault_access_denied.xml")))])
+    with pytest.raises(WSManFault, match=re.escape(
             "wsman: access denied to user 'ops' on win1:5986: Enumerate of "
             f"{w.STATS_CLASS_URI} failed with fault 0x80338104 ERROR_WSMAN_WMI_SVC_ACCESS_DENIED "
             "(AccessDenied): The WS-Management service cannot process the request. The WMI "
@@ -250,37 +267,37 @@ def test_access_denied_fails_naming_the_account_and_the_fix() -> None:
 
 
 def test_other_faults_fail() -> None:
-    sender = ScriptedSender([("Enumerate", c.Reply(500, load("fault_operation_timeout.xml")))])
-    with pytest.raises(w.WSManFault, match=re.escape(
+    sender = ScriptedSender([("Enumerate", Reply(500, load("fault_operation_timeout.xml")))])
+    with pytest.raises(WSManFault, match=re.escape(
             f"wsman: win1:5986 (user 'ops') answered Enumerate of {w.STATS_CLASS_URI} with fault "
             "0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT (TimedOut)")):
         collect(sender, STATS_ID)
 
 
 @pytest.mark.parametrize(("reply", "message"), [
-    pytest.param(c.Reply(404, b""), "wsman: win1:5986 (user 'ops') answered to Enumerate with "
+    pytest.param(Reply(404, b""), "wsman: win1:5986 (user 'ops') answered to Enumerate with "
                  "HTTP 404: the reply is not a WS-Management fault", id="404-empty"),
-    pytest.param(c.Reply(500, b"<html>oops</html>"), "wsman: win1:5986 (user 'ops') answered "
+    pytest.param(Reply(500, b"<html>oops</html>"), "wsman: win1:5986 (user 'ops') answered "
                  "to Enumerate with HTTP 500: the reply is not a WS-Management fault",
                  id="500-not-soap"),
 ])
-def test_http_errors_without_a_fault(reply: c.Reply, message: str) -> None:
-    with pytest.raises(w.WSManTransportError, match=re.escape(message)) as caught:
+def test_http_errors_without_a_fault(reply: Reply, message: str) -> None:
+    with pytest.raises(WSManTransportError, match=re.escape(message)) as caught:
         collect(ScriptedSender([("Enumerate", reply)]), STATS_ID)
     assert caught.value.http_status == reply.status
 
 
 def test_a_500_fault_about_another_message_is_refused() -> None:
-    sender = ScriptedSender([("Enumerate", c.Reply(500, load("fault_access_denied.xml")))])
-    with pytest.raises(w.WSManResponseError, match=re.escape(
+    sender = ScriptedSender([("Enumerate", Reply(500, load("fault_access_denied.xml")))])
+    with pytest.raises(WSManResponseError, match=re.escape(
             f"to Enumerate: a fault relates to {STATS_ID!r}, not to the request sent "
             "('uuid:mine')")):
         collect(sender, "uuid:mine")
 
 
 def test_a_dtd_in_a_500_reply_is_refused_not_parsed() -> None:
-    sender = ScriptedSender([("Enumerate", c.Reply(500, load("dtd_entity_bomb.xml")))])
-    with pytest.raises(w.XmlRefusedError):
+    sender = ScriptedSender([("Enumerate", Reply(500, load("dtd_entity_bomb.xml")))])
+    with pytest.raises(XmlRefusedError):
         collect(sender, STATS_ID)
 
 
@@ -321,7 +338,7 @@ def test_instance_name_filter_is_case_insensitive() -> None:
 def test_boot_time_failure_is_null_with_a_warning() -> None:
     fault = load("fault_access_denied.xml").replace(STATS_ID.encode(), OS_ID.encode())
     sender = ScriptedSender([("Enumerate", load("enumerate_end_of_sequence.xml")),
-                             ("Enumerate", c.Reply(500, fault))])
+                             ("Enumerate", Reply(500, fault))])
     result = collect(sender, STATS_ID, OS_ID)
     assert result.snapshot["boot_time"] is None
     assert result.snapshot["available"] is True
@@ -358,157 +375,23 @@ def test_boot_time_without_an_offset_is_null_with_a_warning() -> None:
     pytest.param(b"<p:Active>true</p:Active>", b"<p:Active>maybe</p:Active>",
                  "instance 'ROOT\\\\ISCSIPRT\\\\0000_0': Active is 'maybe', expected true or false",
                  id="bad-boolean"),
-    pytest.param(b"ROOT\\ISCSIPRT\\0001_0", b"root\\iscsiprt\\0000_0",
-                 "the host's data is not a valid snapshot: host 'win1': "
-                 "instances[1].instance_name: expected a name used once", id="duplicate-name"),
 ])
 def test_bad_instance_data_fails(old: bytes, new: bytes, message: str) -> None:
     data = load("enumerate_end_of_sequence.xml").replace(old, new, 1)
     assert data != load("enumerate_end_of_sequence.xml")
     sender = ScriptedSender([("Enumerate", data), ("Enumerate", load("os_last_boot.xml"))])
-    with pytest.raises(w.WSManResponseError, match=re.escape(message)):
+    with pytest.raises(WSManResponseError, match=re.escape(
+            "wsman: unusable reply from win1:5986 (user 'ops') to Enumerate: " + message)):
         collect(sender, STATS_ID, OS_ID, include_inactive=True)
 
 
 def test_invalid_pattern_fails_before_any_request() -> None:
     sender = ScriptedSender([])
-    with pytest.raises(c.WildcardPatternError, match=re.escape(
-            "instance_name 'ROOT[' is not a valid wildcard pattern: a '[' is never closed by "
-            "']' (write '`[' to match a literal '[')")):
+    with pytest.raises(InputError, match=re.escape(
+            "instance_name: expected a PowerShell -like wildcard pattern in which every '[' is "
+            "closed by ']' (write '`[' to match a literal '['), got 'ROOT[' (str)")):
         collect(sender, instance_name="ROOT[")
     assert sender.requests == []
-
-
-@pytest.mark.parametrize(("kwargs", "message"), [
-    pytest.param({"include_inactive": "yes"}, "include_inactive: expected true or false, got "
-                 "'yes' (str)", id="include-inactive"),
-    pytest.param({"query": "xpath"}, "query: expected one of ['class', 'wql'], got 'xpath' (str)",
-                 id="query"),
-    pytest.param({"collected_at": datetime(2026, 1, 1)}, "collected_at: expected an aware "
-                 "datetime, got a naive one", id="naive-time"),
-])
-def test_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        collect(ScriptedSender([]), **kwargs)
-
-
-def test_the_password_never_appears_in_errors() -> None:
-    leak = w.WSManTransportError("connection", f"failed for https://ops:{PASSWORD}@win1/wsman")
-    sender = ScriptedSender([("Enumerate", leak)])
-    with pytest.raises(w.WSManTransportError) as caught:
-        collect(sender, STATS_ID)
-    error = caught.value
-    shown = " ".join([str(error), repr(error), repr(error.details()), repr(vars(error))])
-    assert PASSWORD not in shown
-    assert "https://ops:********@win1/wsman" in str(error)
-    assert PASSWORD not in repr(SETTINGS)
-
-
-# --- settings --------------------------------------------------------------------------------
-def test_settings_defaults_follow_the_winrm_connection_plugin() -> None:
-    settings = c.settings_from_vars({"inventory_hostname": "win1", "ansible_user": "ops",
-                                     "ansible_password": PASSWORD})
-    assert settings == c.WinRMSettings(
-        host="win1", port=5986, user="ops", password=PASSWORD, scheme="https", path="/wsman",
-        auth_transports=("ssl",), server_cert_validation="validate", ca_trust_path=None,
-        message_encryption="auto", read_timeout_sec=30, operation_timeout_sec=20)
-    assert settings.endpoint == "https://win1:5986/wsman"
-
-
-@pytest.mark.parametrize(("extra", "attribute", "expected"), [
-    pytest.param({"ansible_port": 5985}, "scheme", "http", id="port-5985-is-http"),
-    pytest.param({"ansible_port": "5985"}, "auth_transports", ("plaintext",),
-                 id="http-default-transport"),
-    pytest.param({"ansible_user": "ops@EXAMPLE.TEST"}, "auth_transports", ("kerberos",),
-                 id="upn-is-kerberos"),
-    pytest.param({"ansible_winrm_transport": "ntlm, basic"}, "auth_transports",
-                 ("ntlm", "basic"), id="comma-string"),
-    pytest.param({"ansible_winrm_transport": ["credssp", "ntlm", "credssp"]}, "auth_transports",
-                 ("credssp", "ntlm"), id="list-deduplicated"),
-    pytest.param({"ansible_host": "10.0.0.5"}, "host", "10.0.0.5", id="ansible-host"),
-    pytest.param({"ansible_host": "10.0.0.5", "ansible_winrm_host": "10.0.0.6"}, "host",
-                 "10.0.0.6", id="winrm-host-wins"),
-    pytest.param({"ansible_winrm_password": "other"}, "password", "other",
-                 id="winrm-password-wins"),
-    pytest.param({"ansible_password": None, "ansible_ssh_pass": "legacy"}, "password",
-                 "legacy", id="ssh-pass-alias"),
-    pytest.param({"ansible_winrm_scheme": "HTTP", "ansible_port": 8080}, "endpoint",
-                 "http://win1:8080/wsman", id="scheme-case"),
-    pytest.param({"ansible_host": "fe80::1", "ansible_winrm_path": "/custom"}, "endpoint",
-                 "https://[fe80::1]:5986/custom", id="ipv6"),
-    pytest.param({"ansible_winrm_connection_timeout": 15}, "read_timeout_sec", 25,
-                 id="connection-timeout-read"),
-    pytest.param({"ansible_winrm_connection_timeout": "15"}, "operation_timeout_sec", 15,
-                 id="connection-timeout-operation"),
-    pytest.param({"ansible_winrm_read_timeout_sec": 90, "ansible_winrm_operation_timeout_sec": 60},
-                 "operation_timeout_sec", 60, id="explicit-timeouts"),
-    pytest.param({"ansible_winrm_server_cert_validation": "ignore"}, "server_cert_validation",
-                 "ignore", id="ignore-validation"),
-    pytest.param({"ansible_winrm_ca_trust_path": "/etc/ca.pem"}, "ca_trust_path", "/etc/ca.pem",
-                 id="ca-trust-path"),
-    pytest.param({"ansible_winrm_message_encryption": "never"}, "message_encryption", "never",
-                 id="encryption"),
-    pytest.param({"ansible_winrm_send_cbt": "no"}, "send_cbt", False, id="send-cbt"),
-    pytest.param({"ansible_winrm_kerberos_delegation": True}, "kerberos_delegation", True,
-                 id="delegation"),
-])
-def test_settings_from_vars(extra: dict[str, Any], attribute: str, expected: Any) -> None:
-    host_vars = {"inventory_hostname": "win1", "ansible_user": "ops", "ansible_password": "pw"}
-    host_vars.update(extra)
-    assert getattr(c.settings_from_vars(host_vars), attribute) == expected
-
-
-@pytest.mark.parametrize(("host_vars", "message"), [
-    pytest.param({}, "ansible_host: expected the address of the Windows host (one of "
-                 "['inventory_hostname', 'ansible_host', 'ansible_winrm_host']), got nothing",
-                 id="no-host"),
-    pytest.param({"ansible_host": " "}, "ansible_host: expected a host name or address, got ' '",
-                 id="blank-host"),
-    pytest.param({"ansible_port": "https"}, "ansible_port: expected an integer in 1..65535, got "
-                 "'https' (str)", id="port-word"),
-    pytest.param({"ansible_port": 70000}, "ansible_port: expected an integer in 1..65535, got "
-                 "70000 (int)", id="port-range"),
-    pytest.param({"ansible_port": True}, "ansible_port: expected an integer in 1..65535, got "
-                 "True (bool)", id="port-bool"),
-    pytest.param({"ansible_winrm_scheme": "ftp"}, "ansible_winrm_scheme: expected one of "
-                 "['http', 'https'], got 'ftp' (str)", id="scheme"),
-    pytest.param({"ansible_winrm_transport": "ntlm,smoke"}, "ansible_winrm_transport: expected "
-                 "transports among ['basic', 'certificate', 'ntlm', 'kerberos', 'plaintext', "
-                 "'ssl', 'credssp'] (those the installed pywinrm supports), got ['smoke']",
-                 id="transport-unknown"),
-    pytest.param({"ansible_winrm_transport": 5}, "ansible_winrm_transport: expected a list of "
-                 "transport names or a comma-separated string, got 5 (int)", id="transport-type"),
-    pytest.param({"ansible_winrm_transport": " , "}, "ansible_winrm_transport: expected at "
-                 "least one transport, got ' , ' (str)", id="transport-empty"),
-    pytest.param({"ansible_winrm_server_cert_validation": "off"}, "ansible_winrm_server_cert_"
-                 "validation: expected one of ['validate', 'ignore'], got 'off' (str)",
-                 id="validation"),
-    pytest.param({"ansible_winrm_message_encryption": True}, "ansible_winrm_message_encryption: "
-                 "expected one of ['auto', 'always', 'never'], got True (bool)", id="encryption"),
-    pytest.param({"ansible_winrm_operation_timeout_sec": 30}, "ansible_winrm_operation_timeout_"
-                 "sec: expected less than ansible_winrm_read_timeout_sec (30), got 30",
-                 id="operation-not-below-read"),
-    pytest.param({"ansible_winrm_read_timeout_sec": "0"}, "ansible_winrm_read_timeout_sec: "
-                 "expected an integer in 1..86400, got '0' (str)", id="read-timeout-zero"),
-    pytest.param({"ansible_winrm_path": "wsman"}, "ansible_winrm_path: expected a URL path "
-                 "starting with '/', got 'wsman' (str)", id="path"),
-    pytest.param({"ansible_winrm_send_cbt": "maybe"}, "ansible_winrm_send_cbt: expected a "
-                 "boolean (true/false, yes/no, on/off, 1/0), got 'maybe' (str)", id="boolean"),
-    pytest.param({"ansible_user": 42}, "ansible_user: expected a string, got 42 (int)",
-                 id="user-type"),
-])
-def test_bad_settings_name_the_variable(host_vars: dict[str, Any], message: str) -> None:
-    if host_vars:
-        host_vars = {"inventory_hostname": "win1", **host_vars}
-    with pytest.raises(ValueError, match=re.escape(message)):
-        c.settings_from_vars(host_vars)
-
-
-def test_a_bad_password_value_is_not_shown() -> None:
-    with pytest.raises(ValueError, match=re.escape(
-            "ansible_password: expected a string, got a value of type int")) as caught:
-        c.settings_from_vars({"inventory_hostname": "win1", "ansible_password": 98765432})
-    assert "98765432" not in str(caught.value)
 
 
 # --- wildcards -------------------------------------------------------------------------------
@@ -549,215 +432,62 @@ def test_wildcard_semantics(pattern: str, name: str, matches: bool) -> None:
     assert bool(c.compile_wildcard(pattern).fullmatch(name)) is matches
 
 
-@pytest.mark.parametrize(("pattern", "problem"), [
-    pytest.param("[abc", "a '[' is never closed by ']' (write '`[' to match a literal '[')",
-                 id="unclosed"),
-    pytest.param("[`]", "a '[' is never closed by ']' (write '`[' to match a literal '[')",
-                 id="escaped-close"),
-    pytest.param("[z-a]", "the range 'z-a' runs backwards", id="backwards"),
-    pytest.param(5, "expected a string, got int", id="not-a-string"),
+UNCLOSED = ("a PowerShell -like wildcard pattern in which every '[' is closed by ']' (write "
+            "'`[' to match a literal '[')")
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    pytest.param("[abc", UNCLOSED, id="unclosed"),
+    pytest.param("[`]", UNCLOSED, id="escaped-close"),
+    pytest.param("[z-a]", "a PowerShell -like wildcard pattern whose ranges run forwards (not "
+                 "'z-a')", id="backwards"),
 ])
-def test_invalid_wildcards(pattern: Any, problem: str) -> None:
-    with pytest.raises(c.WildcardPatternError, match=re.escape(
-            f"instance_name {pattern!r} is not a valid wildcard pattern: {problem}")) as caught:
+def test_invalid_wildcards(pattern: str, expected: str) -> None:
+    with pytest.raises(InputError, match=re.escape(
+            f"instance_name: expected {expected}, got {pattern!r} (str)")) as caught:
         c.compile_wildcard(pattern)
-    assert (caught.value.pattern, caught.value.problem) == (pattern, problem)
+    assert (caught.value.field, caught.value.expected, caught.value.got) == (
+        "instance_name", expected, pattern)
 
 
-# --- pywinrm over a real local HTTP server ---------------------------------------------------
-class _Handler(BaseHTTPRequestHandler):
-    """Answers like WinRM over HTTP with Basic auth; the test sets ``server.respond``."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        server: Any = self.server
-        server.seen.append((self.headers.get("Authorization"), body))
-        expected = "Basic " + base64.b64encode(f"ops:{PASSWORD}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
-            self._reply(401, b"", {"WWW-Authenticate": 'Basic realm="WSMAN"'})
-            return
-        status, payload, headers = server.respond(body)
-        self._reply(status, payload, headers)
-
-    def _reply(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
-        if "Transfer-Encoding" not in headers:
-            self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if headers.get("Transfer-Encoding") == "chunked":
-            for start in range(0, len(payload), 4096):
-                chunk = payload[start:start + 4096]
-                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-            self.wfile.write(b"0\r\n\r\n")
-        else:
-            self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-        pass
+# --- WMI instances and datetimes -------------------------------------------------------------
+def test_parse_instance_reads_nil_arrays_and_nested_values() -> None:
+    data = (f'<p:Thing xmlns:p="{w.WMI_URI_BASE}root/cimv2/Thing" xmlns:xsi="{w.NS_XSI}" '
+            f'xmlns:cim="{w.NS_CIM}" xmlns:o="urn:other"><p:A xsi:nil="true"/><p:B>1</p:B>'
+            '<p:B>2</p:B><p:C></p:C><p:D><cim:Datetime>2026-01-01T00:00:00Z</cim:Datetime>'
+            '</p:D><o:E>ignored</o:E></p:Thing>').encode()
+    properties = c.parse_instance(w.parse_xml(data), f"{w.WMI_URI_BASE}root/cimv2/thing")
+    assert properties is not None
+    assert {k: v for k, v in properties.items() if k != "D"} == {
+        "A": None, "B": ["1", "2"], "C": ""}
+    assert c.parse_cim_datetime(properties["D"]) == datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def _answer_like_windows(body: bytes) -> tuple[int, bytes, dict[str, str]]:
-    """Pick the recorded reply by ResourceURI and relate it to the request's MessageID."""
-    root = ET.fromstring(body)
-    head = f"{q(w.NS_SOAP, 'Header')}/"
-    uri = root.findtext(head + q(w.NS_WSMAN, "ResourceURI"))
-    message_id = root.findtext(head + q(w.NS_ADDRESSING, "MessageID"))
-    name = "os_last_boot.xml" if uri == w.OS_CLASS_URI else "enumerate_end_of_sequence.xml"
-    data = re.sub(rb"<a:RelatesTo>[^<]*</a:RelatesTo>",
-                  f"<a:RelatesTo>{message_id}</a:RelatesTo>".encode(), load(name))
-    return 200, data, {}
+def test_parse_instance_ignores_other_classes() -> None:
+    items = ET.fromstring(load("enumerate_end_of_sequence.xml")).iter(
+        f"{{{w.STATS_CLASS_URI}}}MSiSCSI_MMIPSECStats")
+    assert c.parse_instance(next(items), w.OS_CLASS_URI) is None
+    assert c.parse_instance(ET.Element("plain"), w.OS_CLASS_URI) is None
 
 
-@pytest.fixture
-def server() -> Iterator[Any]:
-    httpd: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.seen = []
-    httpd.respond = _answer_like_windows
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("2026-11-20T09:12:03.5+02:00", datetime(2026, 11, 20, 7, 12, 3, 500000,
+                                                         tzinfo=timezone.utc), id="offset"),
+    pytest.param("2026-11-20T07:12:03Z", datetime(2026, 11, 20, 7, 12, 3, tzinfo=timezone.utc),
+                 id="zulu"),
+    pytest.param("2026-11-20T01:42:03.1234567-05:30", datetime(2026, 11, 20, 7, 12, 3, 123456,
+                                                               tzinfo=timezone.utc),
+                 id="seven-digit-fraction-negative-offset"),
+])
+def test_cim_datetime_to_utc(text: str, expected: datetime) -> None:
+    assert c.parse_cim_datetime(text) == expected
 
 
-def http_settings(port: int, **kwargs: Any) -> c.WinRMSettings:
-    values: dict[str, Any] = {"host": "127.0.0.1", "port": port, "user": "ops",
-                              "password": PASSWORD, "scheme": "http",
-                              "auth_transports": ("basic",)}
-    values.update(kwargs)
-    return c.WinRMSettings(**values)
-
-
-def test_collects_through_pywinrm_over_http_basic(server: Any) -> None:
-    result = c.collect_snapshot(http_settings(server.server_port), collected_at=COLLECTED_AT)
-    assert result.snapshot["instances"][0]["counters"] == counters(VALUES_0000)
-    assert result.snapshot["boot_time"] == BOOT_TIME
-    assert (result.round_trips, result.auth_transport) == (2, "basic")
-    assert len(server.seen) == 2  # Basic is pre-emptive: no extra authentication round trip
-
-
-def test_falls_back_to_the_next_transport_after_a_401(server: Any) -> None:
-    settings = http_settings(server.server_port, auth_transports=("ntlm", "basic"))
-    result = c.collect_snapshot(settings, collected_at=COLLECTED_AT)
-    assert result.auth_transport == "basic"
-    assert result.snapshot["available"] is True
-
-
-def test_rejected_credentials_name_user_host_and_port(server: Any) -> None:
-    settings = http_settings(server.server_port, password="wrong-" + PASSWORD,
-                             auth_transports=("ntlm", "basic"))
-    with pytest.raises(w.WSManTransportError, match=re.escape(
-            f"wsman: 127.0.0.1:{server.server_port} rejected the credentials of user 'ops' "
-            "(HTTP 401, the server rejected the credentials; transport 'ntlm', 'basic')")
-    ) as caught:
-        c.collect_snapshot(settings)
-    error = caught.value
-    assert (error.kind, error.http_status, error.unreachable) == ("credentials", 401, False)
-    assert PASSWORD not in str(error) + repr(error.details()) + repr(vars(error))
-
-
-def test_a_500_fault_is_read_by_the_hardened_parser(server: Any) -> None:
-    server.respond = lambda body: (500, load("fault_provider_not_capable.xml").replace(
-        STATS_ID.encode(), ET.fromstring(body).findtext(
-            f".//{q(w.NS_ADDRESSING, 'MessageID')}").encode()), {}) if w.STATS_CLASS_URI.encode() \
-        in body else _answer_like_windows(body)
-    result = c.collect_snapshot(http_settings(server.server_port), collected_at=COLLECTED_AT)
-    assert (result.snapshot["reason"], result.snapshot["boot_time"]) == ("provider_error",
-                                                                         BOOT_TIME)
-
-
-def test_a_dtd_in_a_500_reply_never_reaches_a_parser_that_expands_it(server: Any) -> None:
-    server.respond = lambda body: (500, load("dtd_entity_bomb.xml"), {})
-    with pytest.raises(w.XmlRefusedError):
-        c.collect_snapshot(http_settings(server.server_port))
-
-
-@pytest.mark.parametrize("chunked", [pytest.param(False, id="content-length"),
-                                     pytest.param(True, id="chunked")])
-def test_replies_over_the_bound_are_not_read_whole(server: Any, chunked: bool) -> None:
-    payload = b"<s:Envelope>" + b" " * 300_000
-    headers = {"Transfer-Encoding": "chunked"} if chunked else {}
-    server.respond = lambda body: (200, payload, headers)
-    with pytest.raises(w.ResponseTooLargeError) as caught:
-        c.collect_snapshot(http_settings(server.server_port), max_response_bytes=100_000)
-    assert caught.value.limit == 100_000
-    assert caught.value.size == (len(payload) if not chunked else 4096 * 25)
-    assert caught.value.operation == "Enumerate"
-
-
-def test_refused_connection_is_unreachable() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with pytest.raises(w.WSManTransportError, match=re.escape(
-            f"wsman: cannot connect to 127.0.0.1:{port} (user 'ops'): connection refused; check "
-            "that WinRM listens on that port (ansible_port, ansible_winrm_scheme)")) as caught:
-        c.collect_snapshot(http_settings(port))
-    assert (caught.value.kind, caught.value.unreachable) == ("refused", True)
-
-
-def _raise(error: Exception) -> Callable[..., Any]:
-    def send(*args: Any, **kwargs: Any) -> Any:
-        raise error
-    return send
-
-
-def test_certificate_failure_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    cause = ssl.SSLCertVerificationError(
-        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate "
-           "in certificate chain (_ssl.c:1006)")
-    wrapped = urllib3.exceptions.MaxRetryError(
-        None, "/wsman", urllib3.exceptions.SSLError(cause))  # type: ignore[arg-type]
-    monkeypatch.setattr(requests.Session, "send",
-                        _raise(requests.exceptions.SSLError(wrapped)))
-    settings = c.WinRMSettings(host="win1", user="ops", password=PASSWORD)
-    with pytest.raises(w.WSManTransportError, match=re.escape(
-            "wsman: certificate validation failed for https://win1:5986/wsman (user 'ops'): "
-            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate "
-            "in certificate chain (_ssl.c:1006). Make the controller trust the host's "
-            "certificate: set ansible_winrm_ca_trust_path to a PEM file holding the CA "
-            "certificate that issued it, and check that the certificate is valid for the name "
-            "'win1'")) as caught:
-        c.collect_snapshot(settings)
-    assert caught.value.unreachable is False
-    assert "ignore" not in str(caught.value)
-
-
-def test_timeout_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(requests.Session, "send", _raise(requests.exceptions.ReadTimeout(
-        f"HTTPSConnectionPool(host='win1', port=5986): Read timed out. (read timeout=30) "
-        f"password={PASSWORD}")))
-    settings = c.WinRMSettings(host="win1", user="ops", password=PASSWORD)
-    with pytest.raises(w.WSManTransportError, match=re.escape(
-            "wsman: win1:5986 did not answer within 30 s (user 'ops'): HTTPSConnectionPool("
-            "host='win1', port=5986): Read timed out. (read timeout=30) password=********")) as e:
-        c.collect_snapshot(settings)
-    assert (e.value.kind, e.value.unreachable) == ("timeout", True)
-
-
-def test_unusable_transport_is_a_setup_failure() -> None:
-    settings = c.WinRMSettings(host="win1", user="ops", password=PASSWORD, scheme="http",
-                               auth_transports=("basic",), message_encryption="always")
-    with pytest.raises(w.WSManTransportError, match=re.escape(
-            "wsman: cannot talk to win1:5986 (user 'ops') with transport 'basic': basic: "
-            "message encryption is set to 'always' but the selected auth method basic does not "
-            "support it")) as caught:
-        c.collect_snapshot(settings)
-    assert caught.value.kind == "setup"
-
-
-def test_bounded_transport_overrides_the_method_pywinrm_calls() -> None:
-    # The bound and the hardened fault path depend on this pywinrm 0.5 internal.
-    import winrm.transport
-
-    assert callable(getattr(winrm.transport.Transport, "_send_message_request", None))
-    assert c._BoundedTransport._send_message_request is not (
-        winrm.transport.Transport._send_message_request)
+@pytest.mark.parametrize(("value", "message"), [
+    pytest.param("2026-11-20T07:12:03", "expected an xs:dateTime with a time-zone offset, got "
+                 "'2026-11-20T07:12:03'", id="no-offset"),
+    pytest.param(None, "expected a cim:Datetime, got None", id="nil"),
+])
+def test_cim_datetime_refuses_what_it_cannot_place_in_time(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        c.parse_cim_datetime(value)

@@ -9,7 +9,8 @@ from ansible.errors import AnsibleFilterError
 from health_snapshots import T0, snapshot, unavailable
 from plugin_docs import load_sidecar, signature_problems
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _health
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECK_NAMES
 
 # Imported as a module: pytest would collect a class named TestModule as a test class.
 from ansible_collections.winiscsi.ipsec.plugins.test import mmipsec_healthy as plugin
@@ -45,11 +46,12 @@ def test_result(current: dict, baseline: dict | None, kwargs: dict, expected: bo
 
 
 def test_error_is_an_ansible_filter_error_naming_the_test() -> None:
-    message = ("winiscsi.ipsec.mmipsec_healthy: thresholds: unknown check 'cleartext'; expected "
-               f"one of {list(_health.CHECK_NAMES)}")
+    message = ("winiscsi.ipsec.mmipsec_healthy: thresholds: expected a check name, one of "
+               f"{list(CHECK_NAMES)}, got 'cleartext' (str)")
     with pytest.raises(AnsibleFilterError, match=re.escape(message)) as info:
         mmipsec_healthy(snapshot(), thresholds={"cleartext": {"critical": "1"}})
-    assert isinstance(info.value.__cause__, _health.HealthError)
+    assert str(info.value) == message
+    assert isinstance(info.value.__cause__, InputError)
 
 
 def test_documentation_matches_the_signature() -> None:

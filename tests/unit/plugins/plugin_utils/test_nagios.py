@@ -1,4 +1,4 @@
-"""Nagios range parsing and matching (plugin_utils/_nagios.py)."""
+"""Nagios statuses, exit codes and threshold ranges (plugin_utils/_nagios.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import re
 import pytest
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._nagios import (
+    EXIT_CODES,
+    SEVERITY,
+    STATUSES,
     NagiosRange,
     RangeError,
     parse_range,
+    worst,
 )
 
 UINT64_MAX = 2**64 - 1
@@ -104,3 +108,17 @@ def test_bad_range_full_message() -> None:
     message = ("'20:10' (str) is not a Nagios range: its start 20 is above its end 10")
     with pytest.raises(RangeError, match=re.escape(message)):
         parse_range("20:10")
+
+
+def test_statuses_and_exit_codes() -> None:
+    assert STATUSES == ("ok", "warning", "critical", "unknown")
+    assert dict(EXIT_CODES) == {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
+    assert sorted(SEVERITY, key=SEVERITY.__getitem__) == ["ok", "warning", "unknown", "critical"]
+
+
+def test_unknown_outranks_warning_and_critical_outranks_unknown() -> None:
+    assert worst(["ok", "warning", "unknown"]) == "unknown"
+    assert worst(["unknown", "critical", "warning"]) == "critical"
+    assert worst(["ok", "warning"]) == "warning"
+    assert worst(iter(["ok"])) == "ok"
+    assert worst([]) == "ok"

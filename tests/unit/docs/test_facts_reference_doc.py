@@ -15,7 +15,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     SNAPSHOT_KEYS,
 )
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[3]
 
 PAGE = ROOT / "docs" / "facts-reference.md"
 # A table row whose first cell is a `key`: the cells, stripped.
