@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export WINISCSI_COLLECTIONS := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv build install pytest unit playbooks sanity release test demo bench clean
+.PHONY: help venv build install pytest unit playbooks sanity release test lane-core demo bench clean
 
 help:
 	@echo "make demo   - the canary rollout demo against the local WinRM test endpoint"
@@ -66,8 +66,14 @@ release:
 	tests/release/galaxy_importer.sh
 	tests/release/core_2_16.sh
 
-test: install sanity pytest release
+# Two lanes side by side (2 cores; a lane is often waiting on a subprocess or a pause): the
+# 2.19 sanity and pytest runs, and the release checks. --output-sync prints each lane whole.
+test: install
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lane-core release
 	@echo "All test layers passed."
+
+lane-core:
+	@$(MAKE) --no-print-directory -j1 sanity pytest
 
 # The main job, end to end: a simulated fleet on the local WinRM endpoint, a canary rollout
 # whose change breaks one host, the gate stopping it, the rollback and the fleet report.

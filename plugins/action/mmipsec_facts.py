@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import validate_snapshot
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
@@ -16,26 +19,70 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._facts_options impo
     ARGUMENT_SPEC,
     MODULE_NAME,
 )
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._kerberos import (
+    KinitError,
+    explain,
+    private_ticket,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_client import (
     Session,
     collect_snapshot,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import WSManError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_transport import (
+    WinRMSettings,
     settings_from_options,
     winrm_options,
 )
 
+display = Display()
 
-def _redact(value: Any, secret: str) -> Any:
-    """A copy of ``value`` with every occurrence of ``secret`` in its strings replaced."""
-    if isinstance(value, str):
-        return value.replace(secret, "********")
-    if isinstance(value, Mapping):
-        return {key: _redact(item, secret) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact(item, secret) for item in value]
-    return value
+
+# An Authorization value a host may echo: the scheme and its token (Basic's is base64 of
+# user:password; NTLM's and Negotiate's carry the account's proof).
+_AUTH_TOKEN = re.compile(r"\b(Basic|Negotiate|NTLM|Kerberos|CredSSP)(\s+)[A-Za-z0-9+/=_-]{8,}",
+                         re.IGNORECASE)
+REDACTED = "********"
+
+
+def _secrets(settings: WinRMSettings) -> list[str]:
+    """Every form the credential travels in: the password, and base64(user:password).
+
+    requests encodes a Basic user and password as Latin-1, other clients as UTF-8: both.
+    """
+    password = settings.password
+    if not password:
+        return []
+    found = {password}
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            raw = f"{settings.user or ''}:{password}".encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        found.add(base64.b64encode(raw).decode("ascii"))
+    return sorted(found, key=len, reverse=True)
+
+
+def _redact(value: Any, settings: WinRMSettings) -> Any:
+    """A copy of ``value`` rid of every form of the credential, in its strings and keys.
+
+    The password, ``base64(user:password)`` (so ``Basic <that>`` too), and any
+    ``Basic``/``Negotiate``/``NTLM``/``Kerberos``/``CredSSP`` token become ``********``.
+    """
+    secrets = _secrets(settings)
+
+    def scrub(item: Any) -> Any:
+        if isinstance(item, str):
+            for secret in secrets:
+                item = item.replace(secret, REDACTED)
+            return _AUTH_TOKEN.sub(rf"\1\2{REDACTED}", item)
+        if isinstance(item, Mapping):
+            return {scrub(key): scrub(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [scrub(inner) for inner in item]
+        return item
+
+    return scrub(value)
 
 
 class ActionModule(ActionBase):
@@ -89,22 +136,36 @@ class ActionModule(ActionBase):
             return {"failed": True, "msg": str(e), **e.details()}
 
         result: dict[str, Any] = {"changed": False, "invocation": {"module_args": args}}
-        with Session(settings) as session:
-            try:
-                snapshot = collect_snapshot(session, args["instance_name"],
-                                            args["include_inactive"])
-            except InputError as e:  # instance_name, refused before any request
-                raise AnsibleActionFail(f"{MODULE_NAME} (via=wsman): {e}") from e
-            except WSManError as e:
-                # Timeouts and refused connections make the host unreachable, as the winrm
-                # connection would; everything else the host answered is a failed task.
-                result.update({"unreachable" if e.unreachable else "failed": True,
-                               "msg": str(e), **e.details()})
-            else:
-                result["ansible_facts"] = {"mmipsec": snapshot}
-        warnings += session.warnings
+        kerberos = "kerberos" in settings.auth_transports
+        try:
+            # Managed kinit: a ticket in a private cache, KRB5CCNAME pointing at it only
+            # for the exchange; the cache is removed afterwards.
+            with private_ticket(settings.kinit, settings.password, display.vvvv), \
+                    Session(settings) as session:
+                try:
+                    snapshot = collect_snapshot(session, args["instance_name"],
+                                                args["include_inactive"])
+                except InputError as e:  # instance_name, refused before any request
+                    raise AnsibleActionFail(f"{MODULE_NAME} (via=wsman): {e}") from e
+                except WSManError as e:
+                    # Timeouts and refused connections make the host unreachable, as the
+                    # winrm connection would; everything else the host answered is a failed
+                    # task.
+                    explained = explain(str(getattr(e, "cause", e)), e.where,
+                                        manual=settings.kinit is None) if kerberos else None
+                    if explained is None:
+                        result.update({"unreachable" if e.unreachable else "failed": True,
+                                       "msg": str(e), **e.details()})
+                    else:  # the Kerberos library gave up before any answer: failed
+                        result.update({"failed": True, "msg": explained, **e.details(),
+                                       "wsman_error": "kerberos"})
+                else:
+                    result["ansible_facts"] = {"mmipsec": snapshot}
+            warnings += session.warnings
+        except KinitError as e:  # no ticket, so no request: a failed task, not unreachable
+            result.update({"failed": True, "msg": str(e), **e.details()})
         if warnings:
             result["warnings"] = warnings
         # The one place the password is removed: a host may echo it into a fault, a warning
         # or an instance name, and everything of this result is shown at -v.
-        return _redact(result, settings.password) if settings.password else result
+        return _redact(result, settings)

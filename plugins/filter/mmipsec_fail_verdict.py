@@ -15,10 +15,11 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import fai
 FQCN = "winiscsi.ipsec.mmipsec_fail_verdict"
 
 
-def mmipsec_fail_verdict(verdict: Any, reason: Any, message: Any) -> dict[str, Any]:
+def mmipsec_fail_verdict(verdict: Any, reason: Any, message: Any,
+                         check: Any = "rollout") -> dict[str, Any]:
     """A verdict turned critical for a failure after a change, with the reason as a check."""
     try:
-        return fail_verdict(verdict, reason, message)
+        return fail_verdict(verdict, reason, message, check)
     except InputError as e:
         raise AnsibleFilterError(f"{FQCN}: {e}") from e
 

@@ -13,6 +13,8 @@ and :func:`render_html` renders the same file for the mmipsec_report filter.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,14 +22,17 @@ from typing import Any
 
 import jinja2
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
+    InputError,
+    check_bounds,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._nagios import (
     EXIT_CODES,
     SEVERITY,
     STATUSES,
     worst,
 )
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECK_NAMES
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECK_NAMES, CHECKS
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import check_verdict
 
 REPORT_FORMATS: tuple[str, ...] = ("table", "html", "junit")
@@ -38,6 +43,68 @@ HTML_TEMPLATE = (Path(__file__).resolve().parents[2] / "roles" / "health_check" 
 MAX_FILE_NAME = 200
 _SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 _MISSING_SUMMARY = "UNKNOWN: no verdict for this host (unreachable, skipped or not judged)"
+# Characters XML 1.0 forbids even escaped (C0 controls but tab, newline and carriage return;
+# lone surrogates; U+FFFE and U+FFFF), and the terminal controls a text table must not carry.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_TABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    """A character as Python writes it escaped: \\x01, \\x1b, \\ud800."""
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# --- Nagios performance data -------------------------------------------------------------------
+
+# Units of measure the Monitoring Plugins guidelines define, by a check's unit (others: none).
+_PERF_UOM: Mapping[str, str] = {spec.name: "%" for spec in CHECKS if spec.unit == "percent"}
+
+
+def _perf_label(name: str) -> str:
+    """A perfdata label, quoted when it holds a space, ``=`` or ``'`` (a quote doubled)."""
+    if any(char in name for char in " ='") or not name:
+        return "'" + name.replace("'", "''") + "'"
+    return name
+
+
+def _perf_value(value: Any) -> str:
+    """A number as perfdata writes it: ints exact, floats in plain decimals (no exponent)."""
+    if isinstance(value, int):
+        return str(int(value))
+    text = repr(float(value))
+    if "e" in text or "E" in text:
+        text = f"{value:.12f}".rstrip("0").rstrip(".") or "0"
+    return text
+
+
+def perfdata(checks: Sequence[Mapping[str, Any]]) -> str:
+    """Nagios / Icinga performance data for a verdict's checks.
+
+    One ``'label'=value[UOM];[warn];[crit]`` entry per check with a numeric value (the
+    Monitoring Plugins guidelines, "Performance data"), separated by spaces; warn and crit
+    are the check's Nagios range strings, left empty when a level is off, and trailing empty
+    fields are dropped. A check without a value (not judged) has no entry.
+
+    Args:
+        checks: A verdict's ``checks``.
+
+    Returns:
+        The perfdata text, ``""`` when no check has a value.
+    """
+    entries = []
+    for check in checks:
+        value = check.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            continue
+        name = str(check["name"])
+        fields = [f"{_perf_label(name)}={_perf_value(value)}{_PERF_UOM.get(name, '')}"]
+        fields += ["" if check.get(level) is None else str(check[level])
+                   for level in ("warning", "critical")]
+        entries.append(";".join(fields).rstrip(";"))
+    return " ".join(entries)
 
 
 # --- the summary --------------------------------------------------------------------------------
@@ -59,20 +126,29 @@ def summary(verdicts: Any, hosts: Any = None) -> dict[str, Any]:
     Args:
         verdicts: Host name -> verdict. A null verdict counts as missing.
         hosts: Every host that should have a verdict; one without counts as unknown and
-            failed (unreachable hosts never reach a rescue, so they must fail here).
+            failed (unreachable hosts never reach a rescue, so they must fail here). A host
+            listed twice is counted once.
 
     Returns:
         status, exit_code, total, passed, failed, counts per status, hosts (worst first, each
-        with its verdict's checks), failed_hosts, missing_hosts and per-check counts of non-ok
-        statuses.
+        with its verdict's checks and their Nagios ``perfdata``), failed_hosts, missing_hosts
+        and per-check counts of non-ok statuses.
 
     Raises:
-        InputError: Not a mapping of verdicts, a malformed verdict, or hosts not a list of
-            names.
+        InputError: Not a mapping of verdicts, two keys for one host name (``1`` and
+            ``'1'``), a malformed verdict, or hosts not a list of names; or anything
+            :func:`check_bounds` refuses.
     """
     if not isinstance(verdicts, Mapping):
         raise InputError("input", "a mapping of host name to verdict", verdicts)
-    by_name = {str(name): one for name, one in verdicts.items()}
+    check_bounds(verdicts, "input")
+    check_bounds(hosts, "hosts")
+    by_name: dict[str, Any] = {}
+    for name, one in verdicts.items():
+        if str(name) in by_name:
+            raise InputError(f"input[{str(name)!r}]",
+                             "each host once (another key is the same host name)", str(name))
+        by_name[str(name)] = one
     rows: list[dict[str, Any]] = []
     missing: list[str] = []
     per_check: dict[str, dict[str, int]] = {}
@@ -82,7 +158,7 @@ def summary(verdicts: Any, hosts: Any = None) -> dict[str, Any]:
             missing.append(host)
             rows.append({"host": host, "status": "unknown", "passed": False,
                          "exit_code": EXIT_CODES["unknown"], "summary": _MISSING_SUMMARY,
-                         "checks": []})
+                         "checks": [], "perfdata": ""})
             continue
         check_verdict(one, f"input[{host!r}]")
         for check in one["checks"]:
@@ -92,7 +168,8 @@ def summary(verdicts: Any, hosts: Any = None) -> dict[str, Any]:
                 counts[str(check["status"])] += 1
         rows.append({"host": host, "status": str(one["status"]), "passed": one["passed"],
                      "exit_code": EXIT_CODES[str(one["status"])],
-                     "summary": str(one.get("summary", "")), "checks": list(one["checks"])})
+                     "summary": str(one.get("summary", "")), "checks": list(one["checks"]),
+                     "perfdata": perfdata(one["checks"])})
     rows.sort(key=lambda r: (-SEVERITY[r["status"]], r["passed"], r["host"]))
     status = worst(r["status"] for r in rows)
     # The policy's checks in policy order, then any other check (mmipsec_fail_verdict's) by name.
@@ -112,6 +189,21 @@ def summary(verdicts: Any, hosts: Any = None) -> dict[str, Any]:
 # --- report rows ----------------------------------------------------------------------------------
 
 
+def _check_row(row: Any, field: str) -> None:
+    """A summary's host row: a host name, a status, passed true or false, the status's exit code."""
+    if (not isinstance(row, Mapping) or not isinstance(row.get("host"), str)
+            or row.get("status") not in STATUSES):
+        raise InputError(field, "a row with a 'host' name and a 'status' of "
+                                + "/".join(STATUSES), row)
+    if not isinstance(row.get("passed"), bool):
+        raise InputError(f"{field}.passed", "true or false", row.get("passed"))
+    code = EXIT_CODES[row["status"]]
+    # A row without exit_code (written by hand) is fine; one that contradicts its status is not.
+    if "exit_code" in row and (isinstance(row["exit_code"], bool) or row["exit_code"] != code):
+        raise InputError(f"{field}.exit_code", f"{code}, the exit code of status "
+                                               f"{row['status']!r}", row["exit_code"])
+
+
 def report_rows(summary: Any, verdicts: Any = None) -> list[dict[str, Any]]:
     """The host rows of a summary, in its order, each with its checks.
 
@@ -126,7 +218,9 @@ def report_rows(summary: Any, verdicts: Any = None) -> list[dict[str, Any]]:
         Rows with ``host``, ``status``, ``passed``, ``summary`` and ``checks``.
 
     Raises:
-        InputError: ``summary`` or ``verdicts`` does not have the expected shape.
+        InputError: ``summary`` or ``verdicts`` does not have the expected shape, a row's
+            ``passed`` is not a bool, its ``exit_code`` is not its status's, or a host has two
+            rows.
     """
     if not isinstance(summary, Mapping) or not isinstance(summary.get("hosts"), list):
         raise InputError("input", "an mmipsec_summary result (a mapping with a 'hosts' list)",
@@ -139,12 +233,15 @@ def report_rows(summary: Any, verdicts: Any = None) -> list[dict[str, Any]]:
             raise InputError(f"verdicts[{host!r}]", "a verdict (a mapping with a 'checks' list)",
                              one)
     rows = []
+    seen: dict[str, int] = {}
     for index, row in enumerate(summary["hosts"]):
         field = f"input.hosts[{index}]"
-        if (not isinstance(row, Mapping) or not isinstance(row.get("host"), str)
-                or row.get("status") not in STATUSES):
-            raise InputError(field, "a row with a 'host' name and a 'status' of "
-                                    + "/".join(STATUSES), row)
+        _check_row(row, field)
+        if row["host"] in seen:
+            raise InputError(f"{field}.host",
+                             f"each host once (it is also input.hosts[{seen[row['host']]}])",
+                             row["host"])
+        seen[row["host"]] = index
         checks = row.get("checks")
         if checks is None:
             checks = by_host[row["host"]]["checks"] if row["host"] in by_host else []
@@ -154,7 +251,7 @@ def report_rows(summary: Any, verdicts: Any = None) -> list[dict[str, Any]]:
                 raise InputError(f"{field}.checks[{number}]", "a check with a name and a status",
                                  check)
         rows.append({"host": row["host"], "status": row["status"],
-                     "passed": bool(row.get("passed")), "summary": str(row.get("summary", "")),
+                     "passed": row["passed"], "summary": str(row.get("summary", "")),
                      "checks": list(checks)})
     return rows
 
@@ -204,9 +301,9 @@ def render_table(rows: Sequence[Mapping[str, Any]], title: str = "fleet",
         The table, lines separated by ``\\n``, without a trailing newline.
     """
     header = ("HOST", "STATUS", "GATE", "FAILED CHECKS", "SUMMARY")
-    cells = [(str(row["host"]), str(row["status"]).upper(),
-              "passed" if row["passed"] else "FAILED", _failed_label(row), str(row["summary"]))
-             for row in rows]
+    cells = [tuple(_NOT_TABLE.sub(_visible, text) for text in (
+        str(row["host"]), str(row["status"]).upper(), "passed" if row["passed"] else "FAILED",
+        _failed_label(row), str(row["summary"]))) for row in rows]
     widths = [max([len(header[i]), *(len(c[i]) for c in cells)]) for i in range(4)]
     summary_width = max(20, width - sum(widths) - 2 * 4)
     lines = [title, ""]
@@ -219,7 +316,7 @@ def render_table(rows: Sequence[Mapping[str, Any]], title: str = "fleet",
                  + ", ".join(f"{status} {counts[status]}" for status in STATUSES) + ")")
     if pending:
         lines.append(f"not reached ({len(pending)}, unchanged): {', '.join(pending)}")
-    return "\n".join(lines)
+    return _NOT_TABLE.sub(_visible, "\n".join(lines))
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -268,7 +365,8 @@ def render_junit(rows: Sequence[Mapping[str, Any]], title: str = "fleet") -> str
         title: The test suite's name.
 
     Returns:
-        The XML document, with an XML declaration.
+        The XML document, with an XML declaration. A character XML 1.0 forbids (most C0
+        controls, lone surrogates) is written as its Python escape, for example ``\\x1b``.
     """
     suite = ET.Element("testsuite", name=title)
     tests = failures = errors = 0
@@ -292,10 +390,17 @@ def render_junit(rows: Sequence[Mapping[str, Any]], title: str = "fleet") -> str
             failures += 1
             failure = ET.SubElement(case, "failure", message=message, type=str(check["status"]))
             failure.text = f"{host}: {row['summary']}"
+    # Every text and attribute: a host name with a control character must not make the whole
+    # document ill-formed. Such a character is shown escaped (\\x01), so the host stays known.
+    for element in suite.iter():
+        if element.text is not None:
+            element.text = _NOT_XML.sub(_visible, element.text)
+        for key, text in element.attrib.items():
+            element.set(key, _NOT_XML.sub(_visible, text))
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
-    root = ET.Element("testsuites", name=title)
+    root = ET.Element("testsuites", name=_NOT_XML.sub(_visible, title))
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -320,8 +425,12 @@ def report(summary: Any, format: Any = "table", verdicts: Any = None,  # noqa: A
         The rendered text.
 
     Raises:
-        InputError: An argument is malformed.
+        InputError: An argument is malformed (see :func:`report_rows` and
+            :func:`check_bounds`).
     """
+    for argument, value in (("input", summary), ("verdicts", verdicts), ("title", title),
+                            ("generated_at", generated_at), ("pending", pending)):
+        check_bounds(value, argument)
     if format not in REPORT_FORMATS:
         raise InputError("format", f"one of {', '.join(REPORT_FORMATS)}", format)
     if pending is None:

@@ -26,6 +26,12 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Literal, NamedTuple, Union
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
+    MAX_INT_DIGITS,
+    int_digits,
+    safe_repr,
+)
+
 Number = Union[int, float]
 Status = Literal["ok", "warning", "critical", "unknown"]
 
@@ -67,7 +73,8 @@ class RangeError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.text!r} ({type(self.text).__name__}) is not a Nagios range: {self.problem}"
+        return (f"{safe_repr(self.text)} ({type(self.text).__name__}) is not a Nagios range: "
+                f"{self.problem}")
 
 
 class NagiosRange(NamedTuple):
@@ -109,6 +116,9 @@ def parse_range(value: object) -> NagiosRange:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise RangeError(value, "expected a string such as '10', '10:', '~:10', '10:20' or "
                                 "'@10:20'")
+    too_long = RangeError(value, f"expected numbers of at most {MAX_INT_DIGITS} digits")
+    if isinstance(value, int) and int_digits(value) > MAX_INT_DIGITS:
+        raise too_long
     text = str(value).strip()
     match = _RANGE.match(text)
     if not text or match is None or text in ("@", ":", "@:"):
@@ -116,6 +126,9 @@ def parse_range(value: object) -> NagiosRange:
                                 "(negative infinity) and may be left out (0), and end is a "
                                 "number or left out (positive infinity)")
     inside, start_text, end_text = match.groups()
+    # int() refuses to read more digits than Python's limit; float() would make infinity.
+    if any(len(part) > MAX_INT_DIGITS for part in (start_text or "", end_text or "")):
+        raise too_long
     has_colon = ":" in text
     if not has_colon:
         start: Number | None = 0

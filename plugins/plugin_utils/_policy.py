@@ -17,7 +17,10 @@ from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Optional
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import to_plain
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
+    InputError,
+    check_bounds,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._nagios import (
     NagiosRange,
     RangeError,
@@ -227,10 +230,12 @@ def resolve_thresholds(overrides: Any) -> Thresholds:
         Check name -> (warning range, critical range), None meaning "no such level".
 
     Raises:
-        InputError: Not a mapping, an unknown check or level name, or a bad range.
+        InputError: Not a mapping, an unknown check or level name, or a bad range (see
+            :func:`check_bounds` for NaN, infinity, deep nesting and huge ints).
     """
     if overrides is None:
         return DEFAULT_RANGES
+    check_bounds(overrides, "thresholds")
     overrides = to_plain(overrides)
     if not isinstance(overrides, dict):
         raise InputError("thresholds", "a mapping of check name to {warning: range, critical: "

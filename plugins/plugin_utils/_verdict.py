@@ -16,7 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Optional
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import MISSING, InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
+    MISSING,
+    InputError,
+    check_bounds,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._nagios import (
     EXIT_CODES,
     STATUSES,
@@ -374,7 +378,8 @@ def compare(pre_delta: Any, post_delta: Any, thresholds: Any = None,
     return result
 
 
-def fail_verdict(verdict: Any, reason: Any, message: Any) -> dict[str, Any]:
+def fail_verdict(verdict: Any, reason: Any, message: Any,
+                 check: Any = FAIL_CHECK_NAME) -> dict[str, Any]:
     """The mmipsec_fail_verdict filter: a verdict turned critical for a failure after a change.
 
     The rollout role reports a host whose change, or whose rollback, failed for a reason no
@@ -384,23 +389,28 @@ def fail_verdict(verdict: Any, reason: Any, message: Any) -> dict[str, Any]:
         verdict: The verdict to report.
         reason: A CamelCase reason code, for example ``RolledBack`` or ``ChangeFailed``.
         message: What failed, in one line.
+        check: The name of the check that carries the failure (``rollout`` by default; the
+            health_check role uses ``baseline`` when a baseline cannot be written).
 
     Returns:
         A copy of the verdict with status critical, passed false, its exit code, the summary
-        ``CRITICAL: <message>`` and one more check named ``rollout`` that carries the reason.
+        ``CRITICAL: <message>`` and one more check, named ``check``, that carries the reason.
 
     Raises:
-        InputError: The verdict has no status, passed or checks, or the reason or message is
-            not a non-empty string.
+        InputError: The verdict has no status, passed or checks, or the reason, message or
+            check is not a non-empty string.
     """
+    check_bounds(verdict, "input")
     original = check_verdict(verdict, "input")
     if not isinstance(reason, str) or not reason:
         raise InputError("reason", "a reason code such as 'RolledBack' (a non-empty string)",
                          reason)
     if not isinstance(message, str) or not message:
         raise InputError("message", "a non-empty string", message)
+    if not isinstance(check, str) or not check:
+        raise InputError("check", "a check name (a non-empty string)", check)
     failure: dict[str, Any] = {
-        "name": FAIL_CHECK_NAME, "status": "critical", "counters": [], "value": None,
+        "name": check, "status": "critical", "counters": [], "value": None,
         "warning": None, "critical": None, "reason": reason, "message": message,
     }
     return {

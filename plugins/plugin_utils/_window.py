@@ -30,7 +30,11 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     to_plain,
     validate_snapshot,
 )
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import MISSING, InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
+    MISSING,
+    InputError,
+    check_bounds,
+)
 
 InstanceState = Literal["matched", "appeared", "vanished"]
 
@@ -264,8 +268,10 @@ def check_delta(value: Any, argument: str) -> dict[str, Any]:
         A plain copy of the window (see :func:`to_plain`).
 
     Raises:
-        InputError: Naming the argument and the field that is wrong.
+        InputError: Naming the argument and the field that is wrong (NaN, infinity, too deep
+            nesting and ints too long to show included: see :func:`check_bounds`).
     """
+    check_bounds(value, argument)
     value = to_plain(value)
     if not isinstance(value, dict):
         raise InputError(argument, "an mmipsec_delta result (a mapping)", value)

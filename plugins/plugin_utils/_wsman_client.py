@@ -336,6 +336,11 @@ def _stats_instance(item: ET.Element, target: Target) -> dict[str, Any]:
         text = props.get(member.wmi_name)
         # ASCII digits only: str.isdigit() would also accept digits int() refuses, e.g. '\u00b2'.
         digits = text.strip() if isinstance(text, str) else ""
+        if len(digits) > len(str(UINT64_MAX)) and digits.isascii() and digits.isdigit():
+            # Refused before int(): Python refuses over 4300 digits with a ValueError.
+            raise bad(f"instance {name!r}: {member.wmi_name} is a counter value of "
+                      f"{len(digits)} digits: expected an unsigned 64-bit integer (at most "
+                      f"{len(str(UINT64_MAX))} digits)")
         value = int(digits) if digits and digits.isascii() and digits.isdigit() else None
         if value is None or value > UINT64_MAX:
             raise bad(f"instance {name!r}: {member.wmi_name} is {text!r}, expected an unsigned "

@@ -28,11 +28,16 @@ from ansible.plugins.loader import connection_loader  # type: ignore[import-unty
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import to_plain
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._kerberos import (
+    KinitSettings,
+    kinit_settings,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman import MAX_RESPONSE_BYTES
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import (
     ResponseTooLargeError,
     Target,
     TransportErrorKind,
+    WSManResponseError,
     WSManTransportError,
 )
 
@@ -43,6 +48,8 @@ try:
     from winrm.exceptions import WinRMError
     from winrm.protocol import Protocol as WinRMProtocol
     from winrm.transport import Transport
+
+    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _wsman_http as _http
 except ImportError as _import_error:  # pragma: no cover - pywinrm is in the dev requirements
     PYWINRM_IMPORT_ERROR: str | None = str(_import_error)
     # Lets the module import (via=module needs no pywinrm); settings_from_options refuses.
@@ -57,7 +64,8 @@ else:
 
 # --- Settings: the winrm connection plugin's options ----------------------------------------
 WINRM_OPTIONS = ("remote_addr", "port", "remote_user", "remote_password", "scheme", "path",
-                 "transport", "connection_timeout", "_extras")
+                 "transport", "connection_timeout", "kerberos_mode", "kerberos_command",
+                 "kinit_args", "kinit_env_vars", "_extras")
 _EXTRAS_PREFIX = "ansible_winrm_"
 # pywinrm's Protocol defaults (winrm/protocol.py), used when no variable sets them.
 _READ_TIMEOUT_SEC = 30
@@ -115,6 +123,8 @@ class WinRMSettings:
         transport_options: Further keyword arguments of pywinrm's Transport, as the inventory
             gives them (``server_cert_validation``, ``ca_trust_path``, ``message_encryption``,
             ``proxy``, the Kerberos and CredSSP ones): pywinrm checks them.
+        kinit: How to get a Kerberos ticket into a private cache first (managed kinit), or
+            None (manual mode, or no Kerberos).
     """
 
     host: str
@@ -127,6 +137,7 @@ class WinRMSettings:
     read_timeout_sec: int = _READ_TIMEOUT_SEC
     operation_timeout_sec: int = _OPERATION_TIMEOUT_SEC
     transport_options: Mapping[str, Any] = field(default_factory=dict)
+    kinit: KinitSettings | None = None
 
     @property
     def target(self) -> Target:
@@ -165,8 +176,10 @@ def settings_from_options(options: Mapping[str, Any]) -> tuple[WinRMSettings, li
         The settings, and warnings (extras the installed pywinrm does not take, ignored).
 
     Raises:
-        InputError: A transport pywinrm lacks, or timeouts pywinrm would refuse.
-        WSManTransportError: pywinrm is not installed.
+        InputError: A transport pywinrm lacks, timeouts pywinrm would refuse, or Kerberos
+            options that make no sense (see :func:`._kerberos.kinit_settings`).
+        WSManTransportError: pywinrm is not installed, or pykerberos is not and the
+            transport is kerberos.
     """
     if PYWINRM_IMPORT_ERROR is not None:
         raise WSManTransportError("setup", "the wsman transport needs the pywinrm Python "
@@ -183,6 +196,14 @@ def settings_from_options(options: Mapping[str, Any]) -> tuple[WinRMSettings, li
     if unknown:
         raise InputError("ansible_winrm_transport", "transports the installed pywinrm supports "
                          f"({', '.join(FEATURE_SUPPORTED_AUTHTYPES)})", to_plain(transports))
+    if "kerberos" in transports:
+        from winrm.transport import HAVE_KERBEROS  # pywinrm found pykerberos, or not
+        if not HAVE_KERBEROS:
+            raise WSManTransportError(
+                "setup", "ansible_winrm_transport kerberos needs the pykerberos Python package "
+                "on the controller: pip install pywinrm[kerberos] (it builds against the MIT "
+                "krb5 development files: Debian libkrb5-dev, RHEL krb5-devel)",
+                auth_transports=tuple(transports))
 
     extras: Mapping[str, Any] = options["_extras"] or {}
     timeout = options["connection_timeout"]
@@ -206,7 +227,8 @@ def settings_from_options(options: Mapping[str, Any]) -> tuple[WinRMSettings, li
         auth_transports=tuple(transports), read_timeout_sec=read,
         operation_timeout_sec=operation,
         transport_options={name: value for name, value in passed.items()
-                           if name in _PROTOCOL_ARGS - reserved})
+                           if name in _PROTOCOL_ARGS - reserved},
+        kinit=kinit_settings(options, transports, user, options["remote_password"]))
     return settings, warnings
 
 
@@ -243,28 +265,27 @@ class _Refused(Exception):
         self.status = status
 
 
-class _TooLarge(Exception):
-    """The reply passed the byte bound after ``size`` bytes (or declared as much)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
-
-
 class _BoundedTransport(Transport):
-    """pywinrm's Transport, with every reply read through a byte bound, whatever its status.
+    """pywinrm's Transport, with every reply read through a byte bound and a deadline.
 
     pywinrm's ``send_message`` reads a whole body into memory and turns an HTTP 500 into an
     exception whose body ``Protocol`` parses with an unhardened parser. This class keeps what
     pywinrm does well (authentication, message encryption, TLS, proxies) through its public
     surface, ``build_session()``, ``encryption`` and :class:`winrm.encryption.Encryption`, and
-    posts with ``stream=True`` itself. The bodies of the 401 challenges that an authentication
-    handler reads while negotiating are that handler's (requests_ntlm, requests_kerberos).
+    posts with ``stream=True`` itself, never following a redirect. Every body, the 401
+    challenges an authentication handler reads included, goes through ``_wsman_http``'s
+    adapter: at most ``max_response_bytes`` (decompressed), and one exchange (its
+    authentication legs included) lasts at most ``read_timeout_sec`` while reading bodies.
     """
 
     def __init__(self, max_response_bytes: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_response_bytes = max_response_bytes
+        self._budget = self._new_budget()
+
+    def _new_budget(self) -> _http.Budget:
+        return _http.Budget(self.max_response_bytes,
+                            float(self.read_timeout_sec or _READ_TIMEOUT_SEC))
 
     def setup_encryption(self, session: requests.Session) -> None:
         """Prime the security context with an empty POST (MS-WSMV 2.2.9.1), bounded too.
@@ -272,6 +293,7 @@ class _BoundedTransport(Transport):
         pywinrm's ``build_session()`` calls this when it encrypts messages, and sends that POST
         through its own unbounded read.
         """
+        _http.mount(session, self._budget)
         status, dummy = self._post(session, session.prepare_request(
             requests.Request("POST", self.endpoint, data=None)))
         if status != 200:
@@ -280,7 +302,9 @@ class _BoundedTransport(Transport):
 
     def exchange(self, message: bytes) -> Reply:
         """POST one message; return the status and the (decrypted) body."""
+        self._budget = self._new_budget()
         session = self.build_session()
+        _http.mount(session, self._budget)
         if self.encryption is not None:
             prepared = self.encryption.prepare_encrypted_request(session, self.endpoint, message)
         else:
@@ -289,33 +313,29 @@ class _BoundedTransport(Transport):
         status, response = self._post(session, prepared)
         body = response.content
         if self.encryption is not None and body:
+            _http.refuse_cleartext(response)
             body = self.encryption.parse_encrypted_response(response)
         return Reply(status, body)
 
     def _post(self, session: requests.Session,
               prepared: requests.PreparedRequest) -> tuple[int, requests.Response]:
-        response = session.send(prepared, timeout=self.read_timeout_sec, stream=True)
+        response = session.send(prepared, timeout=self.read_timeout_sec, stream=True,
+                                allow_redirects=False)
         try:
             if response.status_code == 401:
                 raise _Unauthorized
-            declared = response.headers.get("Content-Length", "")
-            if declared.strip().isdigit() and int(declared) > self.max_response_bytes:
-                raise _TooLarge(int(declared))
-            chunks, size = [], 0
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > self.max_response_bytes:
-                    raise _TooLarge(size)
-                chunks.append(chunk)
+            _http.refuse_redirect(response)
+            # Bounded by the adapter; read to the end, the kept-alive connection (an NTLM
+            # context lives on it) goes back to the pool.
+            body = b"".join(response.iter_content(chunk_size=65536))
         finally:
-            # Read to the end, the kept-alive connection (an NTLM context lives on it) goes
-            # back to the pool; cut short, it is closed and the rest never read.
+            # Cut short, the connection is closed and the rest never read.
             response.close()
         # A Response that holds the bytes read, for Encryption.parse_encrypted_response.
         held = requests.Response()
         held.status_code, held.headers, held.request = (response.status_code, response.headers,
                                                         response.request)
-        held.raw = io.BytesIO(b"".join(chunks))
+        held.raw = io.BytesIO(body)
         return response.status_code, held
 
 
@@ -387,9 +407,20 @@ class PywinrmSender:
                 reply = self._transport.exchange(message)
                 self._settled = True
                 return reply
-            except _TooLarge as e:
+            except _http.TooLarge as e:
                 raise ResponseTooLargeError(MAX_RESPONSE_BYTES, e.size, target=s.target,
                                             operation=operation) from None
+            except _http.Unusable as e:
+                raise WSManResponseError(e.problem, target=s.target,
+                                         operation=operation) from None
+            except _http.Redirected as e:
+                raise self._error("http", f"a redirect to {e.location or '(no Location)'}: "
+                                  "WinRM never redirects, so it is refused, not followed",
+                                  operation, e.status) from None
+            except _http.Deadline as e:
+                raise self._error("timeout", f"the reply was still arriving when the "
+                                  f"exchange's deadline of {e.seconds:g} s passed", operation,
+                                  ) from None
             except _Unauthorized:
                 error = self._error("credentials", "the server rejected the credentials",
                                     operation, 401)
@@ -402,6 +433,10 @@ class PywinrmSender:
             except requests.exceptions.Timeout as e:
                 raise self._error("timeout", _cause_text(e), operation) from None
             except requests.exceptions.ConnectionError as e:
+                problem = _http.protocol_problem(_root_cause(e))
+                if problem:  # the server answered, with something that is not HTTP
+                    raise WSManResponseError(problem, target=s.target,
+                                             operation=operation) from None
                 refused = isinstance(_root_cause(e), ConnectionRefusedError)
                 raise self._error("refused" if refused else "connection", _cause_text(e),
                                   operation) from None

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = ROOT / "tests" / "support"
@@ -226,6 +227,15 @@ def test_regression_rolls_back_fails_and_stops_the_rollout(
     assert suite is not None and int(suite.get("failures", "0")) >= 1
     failing = {c.get("classname") for c in suite.iter("testcase") if c.find("failure") is not None}
     assert failing == {"r2"}
+    assert _prom_health(tmp_path / "report" / "rollout.prom") == {"r1": 0.0, "r2": 2.0}
+
+
+def _prom_health(path: Path) -> dict[str, float]:
+    """winiscsi_ipsec_health_status per host, read with prometheus_client's text parser."""
+    families = {f.name: f for f in text_string_to_metric_families(path.read_text())}
+    # The counters of each host's newest read are there too, as counters.
+    assert families["winiscsi_ipsec_soft_associations"].type == "counter"
+    return {s.labels["host"]: s.value for s in families["winiscsi_ipsec_health_status"].samples}
 
 
 def _filter_html(tmp_path: Path, name: str, page: str) -> str:
@@ -388,7 +398,7 @@ def test_post_check_without_a_baseline_says_so(endpoint: Endpoint, tmp_path: Pat
                        health_check_baseline_dir=str(tmp_path / "empty"))
 
     assert run.rc == 2, run.stdout[-4000:]
-    failed = dict(run.results("Fail when there is no baseline to judge against"))["single1"]
+    failed = dict(run.results("Fail when there is no usable baseline to judge against"))["single1"]
     assert failed["msg"].startswith(
         "post-check failed on single1: no pre-check baseline found in the fact cache "
         "(ansible_facts.health_check_baseline) and " + str(tmp_path / "empty" / "single1.json"))
@@ -401,7 +411,7 @@ def test_post_check_without_a_baseline_can_judge_lifetime_counters_with_a_warnin
                        health_check_baseline_dir=str(empty), health_check_require_baseline=False)
 
     assert run.rc == 0, run.stdout[-4000:]
-    assert run.hosts_that_ran("Fail when there is no baseline to judge against") == set()
+    assert run.hosts_that_ran("Fail when there is no usable baseline to judge against") == set()
     # A real null, not an empty string (ansible-core 2.16 renders a template's none as ''),
     # which the judging task leaves alone.
     started = dict(run.results("Start without a sample window or a baseline"))["single1"]
@@ -429,3 +439,223 @@ def test_html_report_template_can_be_replaced(endpoint: Endpoint, tmp_path: Path
     assert run.rc == 0, run.stdout[-4000:]
     page = (tmp_path / "report" / "health-check-pre.html").read_text()
     assert page == "health-check-pre: single1 (9 checks)\n"
+
+
+# Issue 14: the roles under faults.
+
+def _cache_file(cache_dir: Path, host: str) -> Path:
+    """The jsonfile fact cache's file of a host (ansible-core 2.19 prefixes the name)."""
+    [path] = [p for p in cache_dir.iterdir() if p.name == host or p.name.endswith(f"_{host}")]
+    return path
+
+
+def _cached_recorded_at(cache_dir: Path, host: str) -> str:
+    """recorded_at of the cached baseline.
+
+    ansible-core 2.16 writes the facts as JSON; 2.19 wraps them in a JSON string payload and may
+    tag values (``{"value": ...}``): look through both.
+    """
+    def find(node: Any) -> Any:
+        if isinstance(node, str) and node[:1] in "{[":
+            return find(json.loads(node))
+        if isinstance(node, dict):
+            if "health_check_baseline" in node:
+                return node["health_check_baseline"]
+            return next((f for f in map(find, node.values()) if f is not None), None)
+        if isinstance(node, list):
+            return next((f for f in map(find, node) if f is not None), None)
+        return None
+
+    def untag(node: Any) -> Any:
+        return node["value"] if isinstance(node, dict) and "__ansible_type" in node else node
+
+    text = _cache_file(cache_dir, host).read_text()
+    baseline = untag(find(json.loads(text)))
+    assert isinstance(baseline, dict), text[:2000]
+    return str(untag(baseline["recorded_at"]))
+
+
+def _pre_with_file(ep: Endpoint, tmp_path: Path, host: str = "single1") -> Path:
+    baselines = tmp_path / "baselines"
+    pre = health_check(ep, tmp_path, host, health_check_baseline_dir=str(baselines))
+    assert pre.rc == 0, pre.stdout[-4000:]
+    return baselines / f"{host}.json"
+
+
+def _post_failure(run: Run, host: str = "single1") -> str:
+    assert run.rc == 2, run.stdout[-4000:]
+    assert run.stats(host)["failures"] == 1
+    failed = [r for h, r in run.results("") if h == host and r["status"] == "failed"]
+    assert failed, run.stdout[-4000:]
+    return str(failed[-1]["msg"])
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"host": "r1"}, "it was recorded for host r1, not single1"),
+    ({"format": 2}, "its format is 2, which this role does not read (it reads format 1)"),
+])
+def test_post_check_refuses_a_baseline_file_of_another_host_or_format(
+        endpoint: Endpoint, tmp_path: Path, change: dict[str, Any], problem: str) -> None:
+    path = _pre_with_file(endpoint, tmp_path)
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}), encoding="utf-8")
+
+    run = health_check(endpoint, tmp_path, "single1", health_check_phase="post",
+                       health_check_baseline_dir=str(path.parent))
+
+    message = _post_failure(run)
+    assert message.startswith(f"post-check failed on single1: the baseline in {path} is not "
+                              f"usable: {problem}"), message
+    assert run.hosts_that_ran("Judge the post-check against the baseline") == set()
+
+
+def test_post_check_refuses_a_cached_baseline_of_another_host(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    cache = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+             "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts")}
+    pre = health_check(endpoint, tmp_path, "single1", env=cache)
+    assert pre.rc == 0, pre.stdout[-4000:]
+    cached = _cache_file(tmp_path / "facts", "single1")
+    text = cached.read_text()
+    # 2.16 writes plain JSON; 2.19 a JSON string payload (quotes escaped) with tagged values.
+    found = re.search(r'(health_check_baseline.*?\\?"host\\?": (?:\{\\?"value\\?": )?\\?")single1',
+                      text, re.DOTALL)
+    assert found is not None, text[:2000]
+    cached.write_text(text[:found.end(1)] + "gone1" + text[found.end():], encoding="utf-8")
+
+    run = health_check(endpoint, tmp_path, "single1", health_check_phase="post", env=cache)
+
+    message = _post_failure(run)
+    assert message.startswith(
+        "post-check failed on single1: the baseline in the fact cache "
+        "(ansible_facts.health_check_baseline) is not usable: it was recorded for host gone1, "
+        "not single1"), message
+
+
+@pytest.mark.parametrize("content", ["", '{"format": 1, "host": "single1", "snap'])
+def test_truncated_or_empty_baseline_file_is_named_in_the_error(
+        endpoint: Endpoint, tmp_path: Path, content: str) -> None:
+    path = _pre_with_file(endpoint, tmp_path)
+    path.write_text(content, encoding="utf-8")
+
+    run = health_check(endpoint, tmp_path, "single1", health_check_phase="post",
+                       health_check_baseline_dir=str(path.parent))
+
+    message = _post_failure(run)
+    assert message.startswith(f"baseline file {path} is not valid JSON (truncated or empty?): "), \
+        message
+
+
+def test_existing_directories_keep_their_modes_and_new_ones_are_private(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    reports, baselines = tmp_path / "report", tmp_path / "baselines"
+    reports.mkdir(mode=0o700)
+    baselines.mkdir()
+    os.chmod(reports, 0o700)
+    os.chmod(baselines, 0o2775)
+    run = health_check(endpoint, tmp_path, "single1", health_check_baseline_dir=str(baselines))
+
+    assert run.rc == 0, run.stdout[-4000:]
+    assert (reports / "health-check-pre.json").exists() and (baselines / "single1.json").exists()
+    assert stat.S_IMODE(reports.stat().st_mode) == 0o700
+    assert stat.S_IMODE(baselines.stat().st_mode) == 0o2775
+
+    new_reports, new_baselines = tmp_path / "new" / "report", tmp_path / "new" / "baselines"
+    run = play(endpoint, tmp_path, "health_check",
+               {"target": "single1", "report_dir": str(new_reports),
+                "health_check_baseline_dir": str(new_baselines)})
+
+    assert run.rc == 0, run.stdout[-4000:]
+    assert stat.S_IMODE(new_reports.stat().st_mode) == 0o755
+    assert stat.S_IMODE(new_baselines.stat().st_mode) == 0o700
+
+
+def test_check_mode_changes_neither_the_fact_cache_nor_the_files(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    cache = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+             "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts")}
+    baselines = tmp_path / "baselines"
+    pre = health_check(endpoint, tmp_path, "single1", env=cache,
+                       health_check_baseline_dir=str(baselines))
+    assert pre.rc == 0, pre.stdout[-4000:]
+    cached = _cached_recorded_at(tmp_path / "facts", "single1")
+    assert cached == _recorded_at(pre, "single1")
+    stored = (baselines / "single1.json").read_text()
+    reports = tmp_path / "check-report"
+
+    run = play(endpoint, tmp_path, "health_check",
+               {"target": "single1", "report_dir": str(reports),
+                "health_check_baseline_dir": str(baselines)}, env=cache, check=True)
+
+    assert run.rc == 0, run.stdout[-4000:]
+    assert verdicts_of(run)["single1"]["passed"] is True
+    assert _recorded_at(run, "single1") != json.loads(stored)["recorded_at"]
+    assert _cached_recorded_at(tmp_path / "facts", "single1") == cached
+    assert (baselines / "single1.json").read_text() == stored
+    assert not reports.exists()
+    shown = [r["msg"] for dummy, r in run.results("Show where the reports are")]
+    assert shown == [f"Fleet report: nothing written in check mode (would be {reports}/"
+                     "health-check-pre.html)"]
+
+
+def test_check_mode_rollout_claims_no_change_and_no_rollback(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    failing = tmp_path / "failing_change.yml"
+    failing.write_text("- name: Break the change\n  ansible.builtin.fail:\n"
+                       "    msg: the change broke\n", encoding="utf-8")
+    run = play(endpoint, tmp_path, "rollout_canary", {
+        "target": "r1", "rollout_serial": [1], "rollout_change_tasks": str(failing),
+        "rollout_rollback_tasks": str(TASKS / "rollback.yml"),
+        "rollout_report_dir": str(tmp_path / "report")}, check=True)
+
+    assert run.rc == 2, run.stdout[-4000:]
+    marked = dict(run.results("and mark the host as changed"))["r1"]["ansible_facts"]
+    assert marked["rollout_changed"] is False
+    rolled = dict(run.results("Mark the host as rolled back"))["r1"]["ansible_facts"]
+    assert rolled["rollout_rolled_back"] is False
+    message = dict(run.results("Fail the host after the rollback"))["r1"]["msg"]
+    assert message.startswith("check mode: would roll back r1 after the change stage: "), message
+    chosen = dict(run.results("Choose the verdict that reports this host"))["r1"]
+    verdict = chosen["ansible_facts"]["rollout_verdict"]
+    assert verdict["status"] == "critical" and verdict["checks"][-1]["message"] == "the change broke"
+    assert endpoint.phase("r1") == "initial"
+    assert not (tmp_path / "report").exists()
+
+
+def test_unwritable_baseline_directory_fails_every_host(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    run = health_check(endpoint, tmp_path, "r1:r2:r3",
+                       health_check_baseline_dir=str(blocker / "baselines"))
+
+    assert run.rc == 2, run.stdout[-4000:]
+    assert all(run.stats(h)["failures"] == 1 for h in ("r1", "r2", "r3")), run.doc["stats"]
+    summary = report(tmp_path, "health-check-pre")["summary"]
+    assert (summary["total"], summary["passed"]) == (3, 0)
+    assert sorted(summary["failed_hosts"]) == ["r1", "r2", "r3"]
+    failed = dict(run.results("Fail the host when its baseline file cannot be written"))
+    assert all(failed[h]["msg"].startswith(f"pre-check failed on {h}: the baseline could not be "
+                                           f"written to {blocker / 'baselines'}: ")
+               for h in ("r1", "r2", "r3")), failed
+
+
+def test_rollout_judges_against_its_own_pre_check_not_the_store(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    baselines = tmp_path / "baselines"
+    replacing = tmp_path / "replacing_change.yml"
+    replacing.write_text(
+        f"- name: Apply the change\n  ansible.builtin.import_tasks: {TASKS / 'change.yml'}\n"
+        "- name: Another run replaces the stored baseline\n"
+        "  ansible.builtin.copy:\n"
+        "    content: \"{{ health_check_baseline | combine({'recorded_at': 'another run'})"
+        " | to_json }}\"\n"
+        f"    dest: {baselines}/{{{{ inventory_hostname }}}}.json\n"
+        "    mode: '0600'\n"
+        "  delegate_to: localhost\n", encoding="utf-8")
+    run = rollout(endpoint, tmp_path, target="r1", rollout_serial=[1], test_change_phase="tuned",
+                  rollout_change_tasks=str(replacing), rollout_baseline_dir=str(baselines))
+
+    assert run.rc == 0, run.stdout[-4000:]
+    assert json.loads((baselines / "r1.json").read_text())["recorded_at"] == "another run"
+    used = _used(run, "r1")["health_check_baseline_used"]
+    assert used["recorded_at"] == _recorded_at(run, "r1")

@@ -43,6 +43,9 @@ for step in "${steps[@]}"; do
         (
             cd "$root"
             export ANSIBLE_COLLECTIONS_PATH=$collections WINISCSI_COLLECTIONS=$collections
+            # Its own temporary root: make test runs this beside the 2.19 pytest run.
+            export PYTEST_DEBUG_TEMPROOT=$work/core-2.16/tmp
+            mkdir -p "$PYTEST_DEBUG_TEMPROOT"
             "$venv/bin/python" -m pytest -q -p no:cacheprovider "${skip[@]}" "tests/$step"
         )
         ;;

@@ -10,7 +10,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${VENV:-$root/.venv}
-dest=$root/build/sanity/ansible_collections/winiscsi/ipsec
+# One copy per virtualenv, so that two ansible-core releases can run side by side (make test).
+dest=$root/build/sanity/$(basename "$venv")/ansible_collections/winiscsi/ipsec
 
 rm -rf "$dest"
 mkdir -p "$dest"

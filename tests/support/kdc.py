@@ -41,6 +41,34 @@ _PORT_ATTEMPTS = 3
 _COMMAND_TIMEOUT = 30.0
 
 
+# Python module -> the package that provides it: pywinrm's Kerberos transport (pykerberos),
+# the test endpoint's acceptor (python-gssapi) and the krb5 bindings.
+REQUIRED_MODULES = {"kerberos": "pykerberos", "gssapi": "gssapi", "krb5": "krb5"}
+
+
+def require_kerberos() -> None:
+    """In a pytest fixture: fail (CI=true) or skip loudly when Kerberos cannot be tested.
+
+    Names every missing KDC binary (with its Debian package) and Python module.
+    """
+    import importlib.util
+
+    import pytest
+
+    missing = missing_binaries()
+    for module, package in REQUIRED_MODULES.items():
+        if importlib.util.find_spec(module) is None:
+            missing.append(f"Python module {module} ({package})")
+    if missing:
+        message = (
+            "KERBEROS TESTS NOT RUN: missing " + "; ".join(missing)
+            + " (the [test] profile of bindep.txt, tests/requirements-dev.txt)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 class KerberosUnavailable(RuntimeError):
     """The MIT Kerberos binaries are not installed, or the KDC did not start."""
 
@@ -313,4 +341,5 @@ def _free_port() -> int:
     raise KerberosUnavailable("no port free for both TCP and UDP on 127.0.0.1")
 
 
-__all__ = ["KerberosRealm", "KerberosUnavailable", "REQUIRED_BINARIES", "missing_binaries"]
+__all__ = ["KerberosRealm", "KerberosUnavailable", "REQUIRED_BINARIES", "REQUIRED_MODULES",
+           "missing_binaries", "require_kerberos"]

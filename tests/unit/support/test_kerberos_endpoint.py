@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import importlib.util
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -30,7 +28,7 @@ if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
 import kdc  # noqa: E402
-from kdc import KerberosRealm, KerberosUnavailable, missing_binaries  # noqa: E402
+from kdc import KerberosRealm, KerberosUnavailable, require_kerberos  # noqa: E402
 from winrm_endpoint import Endpoint, ScenarioError, load_scenario  # noqa: E402
 
 USER, PASSWORD = "ansible", "Winiscsi-Test-1"
@@ -53,18 +51,7 @@ CLASS_URI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/wmi/MSiSCSI_MMIP
 @pytest.fixture(scope="module")
 def kerberos_installed() -> None:
     """Fail (CI=true) or skip loudly when the KDC binaries or Kerberos modules are missing."""
-    missing = missing_binaries()
-    for module, package in (("kerberos", "pykerberos"), ("gssapi", "gssapi"), ("krb5", "krb5")):
-        if importlib.util.find_spec(module) is None:
-            missing.append(f"Python module {module} ({package})")
-    if missing:
-        message = (
-            "KERBEROS TESTS NOT RUN: missing " + "; ".join(missing)
-            + " (see tests/bindep-kerberos.txt, tests/requirements-kerberos.txt)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_kerberos()
 
 
 @pytest.fixture(scope="module")

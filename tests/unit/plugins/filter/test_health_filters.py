@@ -19,7 +19,7 @@ from health_snapshots import T0, snapshot
 from plugin_docs import load_sidecar, signature_problems
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _fleet, _verdict, _window
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError, describe
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import DEFAULT_FAIL_ON
 
 PACKAGE = "ansible_collections.winiscsi.ipsec.plugins"
@@ -129,3 +129,50 @@ def test_fail_verdict_arguments_reach_plugin_utils() -> None:
     assert result["checks"][-1] == {
         "name": "rollout", "status": "critical", "counters": [], "value": None, "warning": None,
         "critical": None, "reason": "ChangeFailed", "message": "the change failed"}
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for dummy in range(levels):
+        value = {"a": value}
+    return value
+
+
+def _ok_summary(**row: Any) -> dict[str, Any]:
+    summary = _fleet.summary({"web01": _verdict.verdict(snapshot())})
+    summary["hosts"][0].update(row)
+    return summary
+
+
+# Issue 15: (filter, arguments, keyword arguments, the message after "winiscsi.ipsec.<filter>: ")
+HARDENED: list[Any] = [
+    pytest.param("mmipsec_compare", lambda: (pre_post_deltas()[0],
+                                             {**pre_post_deltas()[1], "window_seconds": NAN}),
+                 {}, "post_delta.window_seconds: expected a finite number, got nan (float)",
+                 id="compare-window-nan"),
+    pytest.param("mmipsec_verdict", lambda: (snapshot(),),
+                 {"thresholds": {"cleartext_fallback": {"warning": 10**5000}}},
+                 "thresholds.cleartext_fallback.warning: expected an integer of at most 4300 "
+                 "digits, got an integer of 5001 digits (int)", id="verdict-huge-threshold"),
+    pytest.param("mmipsec_verdict", lambda: (snapshot(),), {"thresholds": _nested(900)},
+                 "thresholds" + ".a" * 64 + ": expected at most 64 levels of nesting, got "
+                 + describe(_nested(900 - 64)), id="verdict-deep-thresholds"),
+    pytest.param("mmipsec_summary",
+                 lambda: ({"web01": {**_verdict.verdict(snapshot()), "passed": "false"}},), {},
+                 "input['web01'].passed: expected true or false, got 'false' (str)",
+                 id="summary-passed-string"),
+    pytest.param("mmipsec_report", lambda: (_ok_summary(passed="false"),), {},
+                 "input.hosts[0].passed: expected true or false, got 'false' (str)",
+                 id="report-passed-string"),
+]
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs", "reason"), HARDENED)
+def test_bad_input_error_names_the_filter_and_the_field(name: str, args: Any,
+                                                        kwargs: dict[str, Any],
+                                                        reason: str) -> None:
+    with pytest.raises(AnsibleFilterError) as info:
+        plugin(name)(*args(), **kwargs)
+    assert str(info.value) == f"winiscsi.ipsec.{name}: {reason}"
+    assert isinstance(info.value.__cause__, InputError)

@@ -58,7 +58,7 @@ def test_summary() -> None:
     assert result["hosts"][2] == {
         "host": "e", "status": "unknown", "passed": False, "exit_code": 3,
         "summary": "UNKNOWN: no verdict for this host (unreachable, skipped or not judged)",
-        "checks": []}
+        "checks": [], "perfdata": ""}
     assert list(result["checks"]) == list(CHECK_NAMES[:-1])
     assert result["checks"]["cleartext_fallback"] == {"warning": 0, "critical": 1, "unknown": 1}
     assert result["checks"]["key_management_failures"] == {
@@ -69,7 +69,8 @@ def test_summary_rows_keep_their_checks() -> None:
     crit = window({}, {"soft_associations": 1})
     result = f.summary({"web01": crit})
     row = result["hosts"][0]
-    assert list(row) == ["host", "status", "passed", "exit_code", "summary", "checks"]
+    assert list(row) == ["host", "status", "passed", "exit_code", "summary", "checks",
+                         "perfdata"]
     assert row["checks"] == crit["checks"]
     assert row["checks"] is not crit["checks"]  # a copy of the list: the verdict is not shared
 
@@ -188,7 +189,7 @@ def test_verdicts_fill_rows_without_checks_only() -> None:
     pytest.param({"hosts": [{"host": "a", "status": "fine"}]}, {}, "input.hosts[0]",
                  "a row with a 'host' name and a 'status' of ok/warning/critical/unknown",
                  {"host": "a", "status": "fine"}, id="bad-status"),
-    pytest.param({"hosts": [{"host": "a", "status": "ok", "checks": [1]}]}, None,
+    pytest.param({"hosts": [{"host": "a", "status": "ok", "passed": True, "checks": [1]}]}, None,
                  "input.hosts[0].checks[0]", "a check with a name and a status", 1,
                  id="bad-check"),
     pytest.param(SUMMARY, ["x"], "verdicts", "a mapping of host name to verdict", ["x"],

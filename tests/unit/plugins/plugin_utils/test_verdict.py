@@ -550,6 +550,14 @@ def test_fail_verdict_keeps_a_comparison_s_regressions() -> None:
     assert failed["window_seconds"] == 120.0
 
 
+def test_fail_verdict_names_its_check() -> None:
+    failed = v.fail_verdict(GOOD, "BaselineNotWritten", "cannot write", check="baseline")
+    assert failed["checks"][-1] == {
+        "name": "baseline", "status": "critical", "counters": [], "value": None,
+        "warning": None, "critical": None, "reason": "BaselineNotWritten",
+        "message": "cannot write"}
+
+
 @pytest.mark.parametrize(("args", "field", "expected", "got"), [
     pytest.param(([], "RolledBack", "m"), "input", "a verdict (a mapping)", [], id="verdict"),
     pytest.param((GOOD, "", "m"), "reason",
@@ -558,6 +566,8 @@ def test_fail_verdict_keeps_a_comparison_s_regressions() -> None:
                  "a reason code such as 'RolledBack' (a non-empty string)", None,
                  id="reason-null"),
     pytest.param((GOOD, "RolledBack", 3), "message", "a non-empty string", 3, id="message"),
+    pytest.param((GOOD, "RolledBack", "m", ""), "check", "a check name (a non-empty string)", "",
+                 id="check"),
 ])
 def test_fail_verdict_bad_input(args: tuple[Any, ...], field: str, expected: str,
                                 got: Any) -> None:
