@@ -65,12 +65,9 @@ def realm() -> Iterator[KerberosRealm]:
 
 @pytest.fixture(scope="module")
 def endpoint(realm: KerberosRealm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    # The endpoint's acceptor runs in this process and reads KRB5_CONFIG and KRB5_KTNAME.
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in realm.env.items():
-            patch.setenv(name, value)
-        with Endpoint(SCENARIO, state_dir=tmp_path_factory.mktemp("kerberos-endpoint")) as ep:
-            yield ep
+    with realm.environment(), \
+            Endpoint(SCENARIO, state_dir=tmp_path_factory.mktemp("kerberos-endpoint")) as ep:
+        yield ep
 
 
 @pytest.fixture(scope="module")

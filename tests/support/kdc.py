@@ -25,7 +25,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 # Binary -> the Debian package that ships it.
@@ -196,6 +197,24 @@ class KerberosRealm:
             self.path = None
 
     # ------------------------------------------------------------ clients
+
+    @contextmanager
+    def environment(self) -> Iterator[None]:
+        """This realm's variables (:attr:`env`) in ``os.environ`` for the block, then restored.
+
+        For what runs in the test process itself: the endpoint's acceptor reads KRB5_CONFIG
+        and KRB5_KTNAME, pywinrm's client KRB5CCNAME.
+        """
+        saved = {name: os.environ.get(name) for name in self.env}
+        os.environ.update(self.env)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def client_env(self, ccache: str | Path | None = None) -> dict[str, str]:
         """os.environ plus the realm's variables, with ``KRB5CCNAME`` set to ``ccache``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -62,12 +63,9 @@ def realm(kerberos_installed: None) -> Iterator[KerberosRealm]:
 
 @pytest.fixture(scope="module")
 def ep(realm: KerberosRealm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    # The acceptor (KRB5_KTNAME) and pywinrm's client (KRB5CCNAME) both run in this process.
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in realm.env.items():
-            patch.setenv(name, value)
-        with Endpoint(SCENARIO, state_dir=tmp_path_factory.mktemp("kerberos")) as endpoint:
-            yield endpoint
+    with realm.environment(), \
+            Endpoint(SCENARIO, state_dir=tmp_path_factory.mktemp("kerberos")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -262,3 +260,14 @@ def test_start_without_a_keytab_is_a_clear_error(
     monkeypatch.setenv("KRB5_KTNAME", f"FILE:{tmp_path / 'absent.keytab'}")
     with pytest.raises(RuntimeError, match="keytab holding HTTP/localhost"):
         Endpoint({"hosts": {"dc01": {"auth": "kerberos", "user": PRINCIPAL}}}, state_dir=tmp_path).start()
+
+
+def test_environment_is_set_for_the_block_and_restored(
+        realm: KerberosRealm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KRB5_CONFIG", "/before")
+    monkeypatch.delenv("KRB5_KTNAME", raising=False)
+    with realm.environment():
+        assert os.environ["KRB5_CONFIG"] == realm.env["KRB5_CONFIG"]
+        assert os.environ["KRB5_KTNAME"] == realm.env["KRB5_KTNAME"]
+    assert os.environ["KRB5_CONFIG"] == "/before"
+    assert "KRB5_KTNAME" not in os.environ
