@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, with apt, the Debian packages that bindep.txt lists (every profile, test included)
-# and that are missing, plus make. Run as root on Debian; a no-op when
-# everything is there. A plain reading of bindep's format: this runs before any Python tooling.
+# and that are missing, plus make. Run as root on Debian; a no-op when everything is there. A
+# plain reading of bindep's format: this runs before any Python tooling. Recommended packages
+# are left out: chromium's (chromium-sandbox) is not needed, since the browser test starts it
+# with --no-sandbox, as running as root requires.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

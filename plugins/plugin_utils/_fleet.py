@@ -261,10 +261,13 @@ def _failed_checks(row: Mapping[str, Any]) -> list[str]:
 
 
 def _count_line(rows: Sequence[Mapping[str, Any]]) -> str:
-    """'N hosts: P passed, F failed', as the table ends (the HTML template says the same)."""
+    """'N hosts: P passed, F failed', as the table ends (the HTML template says the same).
+
+    Counts have thousands separators (1,000 hosts), as on the HTML page.
+    """
     passed = sum(1 for row in rows if row["passed"])
     plural = "" if len(rows) == 1 else "s"
-    return f"{len(rows)} host{plural}: {passed} passed, {len(rows) - passed} failed"
+    return f"{len(rows):,} host{plural}: {passed:,} passed, {len(rows) - passed:,} failed"
 
 
 # --- text table ---------------------------------------------------------------------------------
@@ -313,9 +316,9 @@ def render_table(rows: Sequence[Mapping[str, Any]], title: str = "fleet",
     counts = {status: sum(1 for row in rows if row["status"] == status) for status in STATUSES}
     lines.append("")
     lines.append(f"{_count_line(rows)} ("
-                 + ", ".join(f"{status} {counts[status]}" for status in STATUSES) + ")")
+                 + ", ".join(f"{status} {counts[status]:,}" for status in STATUSES) + ")")
     if pending:
-        lines.append(f"not reached ({len(pending)}, unchanged): {', '.join(pending)}")
+        lines.append(f"not reached ({len(pending):,}, unchanged): {', '.join(pending)}")
     return _NOT_TABLE.sub(_visible, "\n".join(lines))
 
 
@@ -325,6 +328,11 @@ def render_table(rows: Sequence[Mapping[str, Any]], title: str = "fleet",
 def render_html(rows: Sequence[Mapping[str, Any]], title: str = "fleet", generated_at: str = "",
                 pending: Sequence[str] = ()) -> str:
     """Render rows with the health_check role's HTML template (``HTML_TEMPLATE``).
+
+    The page: status counts, a chart of each check's statuses, then one row per host (status,
+    failed checks, a one-line summary) whose checks (value, limits, message) open on demand;
+    filter and sort by an inline script, every host shown without it. The template formats
+    every number (percentages, rates, counts) with its ``number`` macro.
 
     The template gets the variables the role gives it: ``health_check_summary`` (here a
     mapping with the ``hosts`` rows), ``health_check_report_name``,

@@ -41,8 +41,9 @@ def test_html_is_the_role_s_template_rendered() -> None:
                           pending=["web03"])
     assert page == _fleet.render_html(_fleet.report_rows(summary), "change 7", "generated now",
                                       ["web03"])
-    assert '<tr data-host="web01" data-status="critical">' in page
-    assert '<tr data-host="web03" data-status="pending">' in page
+    assert '<tr data-host="web01" data-status="critical" data-failed="1" data-order="1">' in page
+    assert '<tr data-host="web02" data-status="unknown" data-failed="0" data-order="2">' in page
+    assert '<tr data-host="web03" data-status="pending" data-failed="0" data-order="3">' in page
     assert "<th>cleartext_fallback</th>" in page
 
 

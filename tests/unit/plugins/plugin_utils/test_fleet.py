@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -21,7 +23,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
     MISSING,
     InputError,
 )
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECK_NAMES
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECK_NAMES, CHECKS
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
     fail_verdict,
     verdict,
@@ -262,76 +264,209 @@ def test_render_table_one_host() -> None:
 # --- HTML ---------------------------------------------------------------------------------------
 
 
-class _Cells(HTMLParser):
-    """Collect each row's data-host, data-status and cell texts, classes and titles."""
+class _Page(HTMLParser):
+    """Every table row of a page (nested tables too) with its table, attributes and cell texts;
+    the counts line; each chart bar's label and rectangles; every src and href."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, Any]] = []
-        self.in_cell = False
         self.counts = ""
-        self.in_counts = False
+        self.bars: list[tuple[str, list[tuple[str, str, str]]]] = []
+        self.links: list[str] = []
+        self.tags: dict[str, int] = {}
+        self._tables: list[str] = []
+        self._open: list[dict[str, Any]] = []
+        self._in_counts = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "tr" and "data-host" in found:
-            self.rows.append({"host": found["data-host"], "status": found["data-status"],
-                              "cells": [], "classes": [], "titles": []})
-        elif tag in ("td", "th") and self.rows:
-            self.in_cell = True
-            self.rows[-1]["cells"].append("")
-            self.rows[-1]["classes"].append(found.get("class"))
-            self.rows[-1]["titles"].append(found.get("title"))
+        found = {key: value or "" for key, value in attrs}
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        self.links += [value for key, value in found.items() if key in ("src", "href")]
+        if tag == "table":
+            self._tables.append(found.get("id") or found.get("class", ""))
+        elif tag == "tr":
+            self._open.append({"table": self._tables[-1], "attrs": found, "cells": [],
+                               "classes": []})
+            self.rows.append(self._open[-1])
+        elif tag in ("td", "th") and self._open:
+            self._open[-1]["cells"].append("")
+            self._open[-1]["classes"].append(found.get("class"))
+        elif tag == "svg":
+            self.bars.append((found["aria-label"], []))
+        elif tag == "rect":
+            self.bars[-1][1].append((found["class"], found["x"], found["width"]))
         elif tag == "p" and found.get("id") == "counts":
-            self.in_counts = True
+            self._in_counts = True
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th"):
-            self.in_cell = False
-        if tag == "p":
-            self.in_counts = False
+        if tag == "table":
+            self._tables.pop()
+        elif tag == "tr":
+            row = self._open.pop()
+            row["cells"] = [" ".join(cell.split()) for cell in row["cells"]]
+        elif tag == "p":
+            self._in_counts = False
 
     def handle_data(self, data: str) -> None:
-        if self.in_cell and self.rows:
-            self.rows[-1]["cells"][-1] += data
-        if self.in_counts:
+        if self._open and self._open[-1]["cells"]:
+            self._open[-1]["cells"][-1] += data
+        if self._in_counts:
             self.counts += data
 
+    def table(self, name: str) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row["table"] == name and row["cells"]]
 
-def test_render_html_rows_cells_colours_and_escaping() -> None:
+
+def _parse(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def test_render_html_overview_details_and_chart() -> None:
     page = f.report(SUMMARY, "html", title="change <42>", generated_at="generated now",
                     pending=["web04"])
-    parser = _Cells()
-    parser.feed(page)
+    parsed = _parse(page)
     assert page.startswith("<!DOCTYPE html>\n") and page.endswith("</html>\n")
-    assert [(r["host"], r["status"]) for r in parser.rows] == [
-        ("web02", "critical"), ("gone", "unknown"), ("web03", "warning"), ("web01", "ok"),
-        ("web04", "pending")]
-    web02 = parser.rows[0]
-    assert web02["cells"][:4] == ["web02", "CRITICAL", "critical (3)", "ok (0)"]
-    assert web02["classes"][1:4] == ["s-critical", "s-critical", "s-ok"]
-    assert web02["titles"][2] == "Alert 3 negotiations fell back to <cleartext>"
-    assert web02["cells"][4] == ("CRITICAL: summarycleartext_fallback: 3 negotiations fell back "
-                                 "to <cleartext>")
-    assert "<cleartext>" not in page and "&lt;cleartext&gt;" in page
     assert "<title>change &lt;42&gt;</title>" in page and "<p>generated now</p>" in page
-    assert parser.rows[1]["cells"][2:4] == ["-", "-"]
-    assert parser.rows[4]["cells"] == ["web04", "NOT REACHED", "not reached yet: unchanged"]
-    assert 'colspan="3"' in page
-    assert parser.counts == ("4 hosts: 2 passed, 2 failed. ok 1 warning 1 critical 1 unknown 1 "
+    assert parsed.counts == ("4 hosts: 2 passed, 2 failed. ok 1 warning 1 critical 1 unknown 1 "
                              "Not reached yet: 1.")
-    assert "http" not in page.lower().replace("http-equiv", "")  # self-contained
+    # The overview: one row per host, worst first, then the hosts not reached.
+    hosts = parsed.table("hosts")[1:]
+    assert [(r["attrs"]["data-host"], r["attrs"]["data-status"], r["attrs"]["data-failed"],
+             r["attrs"]["data-order"]) for r in hosts] == [
+        ("web02", "critical", "1", "1"), ("gone", "unknown", "0", "2"),
+        ("web03", "warning", "1", "3"), ("web01", "ok", "0", "4"), ("web04", "pending", "0", "5")]
+    assert [r["cells"] for r in hosts] == [
+        ["web02", "CRITICAL", "cleartext_fallback", "CRITICAL: summary Gate failed."],
+        ["gone", "UNKNOWN", "-",
+         "UNKNOWN: no verdict for this host (unreachable, skipped or not judged)"],
+        ["web03", "WARNING", "key_management_failures", "WARNING: summary Gate passed."],
+        ["web01", "OK", "-", "OK: summary Gate passed."],
+        ["web04", "NOT REACHED", "-", "not reached yet: unchanged"]]
+    assert [r["classes"][1] for r in hosts] == [
+        "s-critical", "s-unknown", "s-warning", "s-ok", "pending"]
+    # The details: each check with its value, limits (warning / critical) and message.
+    checks = parsed.table("checks")
+    assert [r["cells"] for r in checks if r["cells"][0] != "check"][:2] == [
+        ["cleartext_fallback", "critical", "3", "- / 0", "3 negotiations fell back to <cleartext>"],
+        ["key_management_failures", "ok", "0", "- / 0", "key_management_failures is ok"]]
+    assert "<cleartext>" not in page and "&lt;cleartext&gt;" in page
+    # The chart: each check's statuses over the 4 hosts (one has no verdict).
+    assert [r["cells"] for r in parsed.table("chart")] == [
+        ["cleartext_fallback", "", "ok 2, critical 1, no verdict 1"],
+        ["key_management_failures", "", "ok 2, warning 1, no verdict 1"]]
+    assert parsed.bars == [
+        ("cleartext_fallback: ok 2, critical 1, no verdict 1",
+         [("s-ok", "0", "2"), ("s-critical", "2", "1")]),
+        ("key_management_failures: ok 2, warning 1, no verdict 1",
+         [("s-ok", "0", "2"), ("s-warning", "2", "1")])]
+    assert 'viewBox="0 0 4 1"' in page
     assert f.report(OLD_SUMMARY, "html", VERDICTS, "change <42>", "generated now",
                     ["web04"]) == page
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), [
+    pytest.param("authentication_failure_ratio", 100 * 14 / 15, "93.3%", id="percent"),
+    pytest.param("negotiation_failure_ratio", 5.0, "5.0%", id="percent-whole"),
+    pytest.param("negotiation_failure_ratio", None, "-", id="percent-no-attempts"),
+    pytest.param("malformed_traffic_rate", 5 / 60, "0.0833/s", id="rate-small"),
+    pytest.param("malformed_traffic_rate", 0, "0/s", id="rate-zero"),
+    pytest.param("malformed_traffic_rate", 1234.56, "1,234.6/s", id="rate-large"),
+    pytest.param("cleartext_fallback", 1234567, "1,234,567", id="count"),
+    pytest.param("ike_receive_backlog", 0, "0", id="count-zero"),
+    pytest.param("ike_heap_size", 2.5, "2.50", id="other-float"),
+    pytest.param("rollout", None, "-", id="none"),
+    pytest.param("custom", "n/a", "n/a", id="text"),
+    pytest.param("custom", True, "True", id="bool-not-a-count"),
+])
+def test_render_html_numbers_for_people(name: str, value: Any, shown: str) -> None:
+    one = _verdict("critical", False, [_check(name, "critical", value)])
+    [check] = [r for r in _parse(f.report(f.summary({"h": one}), "html")).table("checks")
+               if r["cells"][0] == name]
+    assert check["cells"][2] == shown
+
+
+def test_policy_names_say_the_unit_the_report_shows() -> None:
+    # The template picks percent for *_ratio and per second for *_rate (it sees names only).
+    for spec in CHECKS:
+        assert (spec.unit == "percent") == spec.name.endswith("_ratio"), spec.name
+        assert (spec.unit == "per second") == spec.name.endswith("_rate"), spec.name
+
+
+def test_render_html_counts_with_separators() -> None:
+    rows = [{"host": f"h{n}", "status": "ok", "passed": True, "summary": "", "checks": []}
+            for n in range(1234)]
+    parsed = _parse(f.render_html(rows, pending=[f"p{n}" for n in range(1001)]))
+    assert parsed.counts == ("1,234 hosts: 1,234 passed, 0 failed. ok 1,234 warning 0 critical 0 "
+                             "unknown 0 Not reached yet: 1,001.")
+    assert len(parsed.table("hosts")) == 1 + 1234 + 1001
+    assert parsed.table("chart") == []  # no checks, no chart
+    # The text table counts the same way.
+    assert f.render_table(rows, pending=["p"] * 1001).splitlines()[-2:] == [
+        "1,234 hosts: 1,234 passed, 0 failed (ok 1,234, warning 0, critical 0, unknown 0)",
+        "not reached (1,001, unchanged): " + ", ".join(["p"] * 1001)]
+
+
+@pytest.mark.parametrize(("statuses", "label"), [
+    pytest.param(["ok", "ok"], "-", id="none"),
+    pytest.param(["critical", "ok"], "c0", id="one"),
+    pytest.param(["critical", "warning", "ok"], "c0 c1", id="two"),
+    pytest.param(["unknown", "unknown", "unknown", "ok"], "c0 c1 +1 more", id="three-of-four"),
+    pytest.param(["unknown"] * 9, "all 9 checks", id="all"),
+])
+def test_render_html_failed_checks_column(statuses: list[str], label: str) -> None:
+    one = _verdict("critical", False, [_check(f"c{i}", s) for i, s in enumerate(statuses)])
+    [row] = _parse(f.report(f.summary({"h": one}), "html")).table("hosts")[1:]
+    assert row["cells"][2] == label
+    assert row["attrs"]["data-failed"] == str(statuses.count("unknown")
+                                              + statuses.count("critical")
+                                              + statuses.count("warning"))
+
+
+HOSTILE = '"><img src=x onerror=alert(1)><script>alert(2)</script>\'&amp;'
+
+
+def test_render_html_escapes_hostile_names_and_messages() -> None:
+    one = fail_verdict(window({}, {}), "ChangeFailed", HOSTILE)
+    page = f.report(f.summary({HOSTILE: one}), "html", title=HOSTILE, generated_at=HOSTILE,
+                    pending=[HOSTILE + "2"])
+    parsed = _parse(page)
+    # Only the page's own markup: its one script, no image; the texts come back unchanged.
+    assert (parsed.tags.get("script"), parsed.tags.get("img")) == (1, None)
+    assert parsed.links == []
+    host, pending = parsed.table("hosts")[1:]
+    assert (host["attrs"]["data-host"], host["cells"][0]) == (HOSTILE, HOSTILE)
+    assert host["cells"][3] == f"CRITICAL: {HOSTILE} Gate failed."
+    assert (pending["attrs"]["data-host"], pending["cells"][0]) == (HOSTILE + "2", HOSTILE + "2")
+    [rollout] = [r for r in parsed.table("checks") if r["cells"][0] == "rollout"]
+    assert rollout["cells"][4] == HOSTILE
+
+
+def test_render_html_content_security_policy_allows_only_its_own_script() -> None:
+    page = f.report(SUMMARY, "html")
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+    assert policy is not None
+    rules = dict(rule.strip().split(" ", 1) for rule in policy[1].split(";"))
+    [script] = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert rules == {"default-src": "'none'", "style-src": "'unsafe-inline'",
+                     "script-src": f"'sha256-{digest}'", "base-uri": "'none'",
+                     "form-action": "'none'"}
+    # Without the script every host is shown: the filter controls start hidden, no row does.
+    assert '<div id="controls" hidden>' in page
+    assert all("hidden" not in row["attrs"] for row in _parse(page).rows)
 
 
 def test_render_html_of_checks_without_value_reason_or_message() -> None:
     checks = [{"name": "a", "status": "critical"}, {"name": "b", "status": "ok", "value": None}]
     bare = {"status": "critical", "passed": False, "summary": "", "checks": checks}
-    parser = _Cells()
-    parser.feed(f.report(f.summary({"h": bare}), "html"))
-    assert parser.rows[0]["cells"] == ["h", "CRITICAL", "critical", "ok", "a: critical"]
-    assert parser.rows[0]["titles"][2:4] == [None, None]
+    parsed = _parse(f.report(f.summary({"h": bare}), "html"))
+    assert parsed.table("hosts")[1]["cells"] == ["h", "CRITICAL", "a", "CRITICAL Gate failed."]
+    assert [r["cells"] for r in parsed.table("checks")[1:]] == [
+        ["a", "critical", "-", "- / -", "-"], ["b", "ok", "-", "- / -", "-"]]
 
 
 def test_html_template_is_the_health_check_role_s() -> None:
