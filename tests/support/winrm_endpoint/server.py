@@ -69,6 +69,8 @@ PERF_RAW_NULLS = (
     "Name", "Timestamp_Object", "Timestamp_PerfTime", "Timestamp_Sys100NS",
 )
 INSTALL_DATE = datetime(2025, 3, 14, 9, 26, 53, tzinfo=timezone.utc)
+# A timed_out host holds its answer for the request's OperationTimeout, at most this long.
+MAX_HANG_SECONDS = 5.0
 # Connections accepted per readiness event before the loop looks at the other listeners.
 ACCEPT_BURST = 32
 STOP_TIMEOUT_SECONDS = 5.0
@@ -162,7 +164,8 @@ class HostRuntime:
         )
 
     def _scenario_fault(self, is_class: bool, target: wsman.Target | None,
-                        operation: str = "Enumerate") -> str | None:
+                        operation: str = "Enumerate",
+                        operation_timeout: float | None = None) -> str | None:
         """The host's fault when it applies to this request (raising the SOAP ones).
 
         ``fault_scope: pull`` fires on Pulls of the class only: the enumeration faults after
@@ -194,6 +197,9 @@ class HostRuntime:
         if fault == "wmi_error_only":
             raise wsman.wmi_error_only(target)
         if fault == "timed_out":
+            # A hung provider: WinRM answers w:TimedOut once the request's OperationTimeout
+            # has passed.
+            time.sleep(min(operation_timeout or 0.0, MAX_HANG_SECONDS))
             raise wsman.timed_out()
         return None
 
@@ -204,7 +210,8 @@ class HostRuntime:
         is_class = (
             target.namespace == "root/wmi" and target.class_name.lower() == wsman.ISCSI_CLASS.lower()
         )
-        transport_fault = self._scenario_fault(is_class, target)
+        transport_fault = self._scenario_fault(is_class, target,
+                                               operation_timeout=request.operation_timeout)
         nodes = self._instances(target)
         shapes = self.spec.shapes
         # Server 2008 R2 answers an optimized Enumerate with one item and no EndOfSequence
@@ -229,7 +236,8 @@ class HostRuntime:
             enumeration = self._enumerations.get(request.context or "")
         if enumeration is None:
             raise wsman.invalid_context(request.context)
-        transport_fault = self._scenario_fault(enumeration.is_class, None, "Pull")
+        transport_fault = self._scenario_fault(enumeration.is_class, None, "Pull",
+                                               request.operation_timeout)
         limit = self._limit(request.max_elements)
         budget = max(request.max_envelope_size - ENVELOPE_OVERHEAD, 1)
         items = wsman.items_within(enumeration.remaining, limit, budget)

@@ -195,6 +195,7 @@ class Request:
     filter_text: str | None = None
     filter_dialect: str | None = None
     context: str | None = None
+    operation_timeout: float | None = None
 
 
 def _q(ns: str, local: str) -> str:
@@ -254,7 +255,7 @@ def parse_request(data: bytes) -> Request:
         max_envelope = int(envelope_text) if envelope_text else DEFAULT_MAX_ENVELOPE
     except ValueError:
         max_envelope = DEFAULT_MAX_ENVELOPE
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {"operation_timeout": _seconds(_text(header, NS_W, "OperationTimeout"))}
     if action == ACTION_ENUMERATE and body is not None:
         enum = body.find(_q(NS_N, "Enumerate"))
         if enum is not None:
@@ -273,6 +274,15 @@ def parse_request(data: bytes) -> Request:
         action=action, resource_uri=resource_uri, message_id=message_id,
         max_envelope_size=max_envelope, body=body, **fields,
     )
+
+
+_DURATION = re.compile(r"^PT(\d+(?:\.\d+)?)S$")
+
+
+def _seconds(text: str | None) -> float | None:
+    """An xs:duration of seconds (``PT20S``, ``PT2.500S``), as clients send OperationTimeout."""
+    match = _DURATION.match(text or "")
+    return float(match.group(1)) if match else None
 
 
 def _int_or_none(text: str | None) -> int | None:

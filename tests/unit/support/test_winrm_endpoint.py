@@ -930,8 +930,16 @@ def test_a_fault_with_only_an_msft_wmierror_and_no_relates_to(ep: Endpoint) -> N
     assert props(error)["MessageID"] == "HRESULT 0x8004100c"
 
 
-def test_timed_out_fault(ep: Endpoint) -> None:
-    status, raw = raw_enumerate(ep, "timed_out")
+def test_timed_out_fault_comes_after_the_operation_timeout(ep: Endpoint) -> None:
+    # A hung provider: the answer is held for the request's OperationTimeout (pywinrm: PT1S).
+    proto = client(ep, "timed_out", operation_timeout_sec=1, read_timeout_sec=4)
+    header = proto.build_wsman_header(ENUMERATE, CLASS_URI)
+    header["env:Body"] = enumerate_body()
+    assert header["env:Header"]["w:OperationTimeout"] == "PT1S"
+    started = time.monotonic()
+    response = post_raw(ep, "timed_out", xmltodict.unparse({"env:Envelope": header}).encode())
+    status, raw = response.status, response.read()
+    assert time.monotonic() - started >= 1.0
     root = fromstring(raw)
     assert status == 500
     assert root.findtext("s:Body/s:Fault/s:Code/s:Value", namespaces=NS) == "s:Receiver"
