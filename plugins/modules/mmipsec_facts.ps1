@@ -153,21 +153,22 @@ try {
     $raw = @(Get-CimInstance -Namespace $namespace -ClassName $className -OperationTimeoutSec $operationTimeoutSec -ErrorAction Stop)
 }
 catch [Microsoft.Management.Infrastructure.CimException] {
-    $kind = Get-CimErrorKind -Exception $_.Exception -Table $wmiErrors
-    $hostMessage = "$($_.Exception.Message)".Trim()  # localized text, may end with a space
-    $code = "$($_.Exception.NativeErrorCode), $($_.Exception.MessageId)"
+    $record = $_  # inside switch, $_ is the value switched on
+    $kind = Get-CimErrorKind -Exception $record.Exception -Table $wmiErrors
+    $hostMessage = "$($record.Exception.Message)".Trim()  # localized text, may end with a space
+    $code = "$($record.Exception.NativeErrorCode), $($record.Exception.MessageId)"
     $failure = "Failed to query $namespace $className`: $hostMessage ($code)"
     switch ($kind) {
         'access_denied' {
             $module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
-                'administrator account: connect as a member of the local Administrators group or use become.'), $_)
+                'administrator account: connect as a member of the local Administrators group or use become.'), $record)
         }
         'timed_out' {
             $module.FailJson(("$failure. WMI did not answer within $operationTimeoutSec s: a WMI provider (the iSCSI " +
-                "adapter's WDM driver) is hung or slow; the task fails rather than waiting."), $_)
+                "adapter's WDM driver) is hung or slow; the task fails rather than waiting."), $record)
         }
-        'invalid_namespace' { $module.FailJson("$failure. $namespace always exists: repair WMI (winmgmt /verifyrepository).", $_) }
-        'other' { $module.FailJson($failure, $_) }
+        'invalid_namespace' { $module.FailJson("$failure. $namespace always exists: repair WMI (winmgmt /verifyrepository).", $record) }
+        'other' { $module.FailJson($failure, $record) }
     }
     $facts.reason = $kind
     $facts.message = $hostMessage

@@ -331,6 +331,8 @@ def check_hygiene(path: Path) -> list[str]:
       ``-OperationTimeoutSec`` (a hung WMI provider would block the task forever);
     - no ``.ToUniversalTime()`` (on a local-kind CIM datetime it guesses inside the repeated
       fall-back DST hour);
+    - no ``$_`` in a ``switch`` clause (there it is the value switched on, not the caught
+      error record a ``FailJson`` wants);
     - no ``[double]``, ``[math]``, ``[bigint]`` or ``Measure-Object``, which would turn uint64
       counters into floats (or objects).
     """
@@ -353,6 +355,10 @@ def check_hygiene(path: Path) -> list[str]:
                                        and _text(target).lower() in numeric):
                 problems.append(f"{path.name}: {_where(node)}: '+=' in a loop on "
                                 f"{_text(target)!r}: build arrays with @(foreach ...)")
+        elif node.type == "switch_clause":
+            problems += [f"{path.name}: {_where(v)}: $_ in a switch clause is the switched "
+                         "value, not the error record: save the record before the switch"
+                         for v in walk(node) if v.type == "variable" and _text(v) == "$_"]
         elif (node.type == "member_name"
               and _text(node).lower() == "touniversaltime"):
             problems.append(f"{path.name}: {_where(node)}: .ToUniversalTime() guesses inside "

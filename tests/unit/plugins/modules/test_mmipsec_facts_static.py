@@ -250,6 +250,11 @@ HYGIENE_BREAKAGES = [
                  "$moment.DateTime.ToUniversalTime()",
                  ".ToUniversalTime() guesses inside the repeated DST hour: use the CIM datetime's "
                  "own offset", id="to-universal-time"),
+    pytest.param("'other' { $module.FailJson($failure, $record) }",
+                 "'other' { $module.FailJson($failure, $_) }",
+                 "'other' { $module.FailJson($failure, $_) }",
+                 "$_ in a switch clause is the switched value, not the error record: save the "
+                 "record before the switch", id="dollar-underscore-in-switch"),
     pytest.param("[UInt64]$Instance.($member.Key)", "[double]$Instance.($member.Key)",
                  "[double]$Instance", "[double] would turn uint64 counters into floats",
                  id="double-cast"),
