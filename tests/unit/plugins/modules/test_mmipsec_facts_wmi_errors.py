@@ -122,3 +122,14 @@ def test_a_module_without_the_table_is_caught(tmp_path: Path) -> None:
     assert ps_static.check_member_table(broken, TABLE, variable="wmiErrors") == [
         "mmipsec_facts.ps1: $wmiErrors: expected exactly one assignment '$wmiErrors = ...', "
         "found 0"]
+
+
+def test_nulls_are_judged_only_where_via_wsman_judges_them() -> None:
+    # A null Active fails for a matched instance, before the inactive ones are filtered out;
+    # null counters are looked for only in the kept instances (ConvertTo-InstanceFact).
+    text = MODULE.read_text(encoding="utf-8")
+    matched = text.index("$matched = @(")
+    active_check = text.index("if ($null -eq $item.Active)")
+    kept = text.index("$kept = @(")
+    assert matched < active_check < kept
+    assert "foreach ($item in $kept) { ConvertTo-InstanceFact" in text
