@@ -25,6 +25,22 @@ $includeInactive = $module.Params.include_inactive
 
 $className = 'MSiSCSI_MMIPSECStats'
 $namespace = 'root\WMI'
+# A hung WDM provider must not block the task forever: the WS-Man OperationTimeout via=wsman
+# sends by default (pywinrm's 20 s; a unit test holds the two equal).
+$operationTimeoutSec = 20
+# HRESULT -> outcome: a copy of plugin_utils/_wmi_errors.py WMI_ERRORS, held equal by a unit test.
+$wmiErrors = [ordered]@{
+    '0x80041010' = 'class_not_found'
+    '0x80041001' = 'provider_error'
+    '0x8004100c' = 'provider_error'
+    '0x80070032' = 'provider_error'
+    '0x80071068' = 'provider_error'
+    '0x80041003' = 'access_denied'
+    '0x80070005' = 'access_denied'
+    '0x8004100e' = 'invalid_namespace'
+    '0x800705b4' = 'timed_out'
+    '0x80338029' = 'timed_out'
+}
 # WMI member -> fact key, in the class's member order. A unit test checks this table against
 # plugin_utils/_counters.py MEMBERS, the one source of truth: keep the two identical.
 $counterMembers = [ordered]@{
@@ -58,15 +74,30 @@ $facts = [ordered]@{
 
 function ConvertTo-UtcTimestamp {
     param([DateTime]$Value)
-    # CIM datetimes are local-kind; 'o' on UTC ends in 'Z'; InvariantCulture fixes the separators.
-    $Value.ToUniversalTime().ToString('o', [Globalization.CultureInfo]::InvariantCulture)
+    # 'o' on a UTC DateTime ends in 'Z'; InvariantCulture fixes the separators.
+    $Value.ToString('o', [Globalization.CultureInfo]::InvariantCulture)
+}
+
+function ConvertFrom-DmtfDateTime {
+    param([string]$Text)
+    # DMTF datetime (DSP0004): local yyyymmddHHMMSS.mmmmmm, then the offset in signed minutes.
+    if ($Text -notmatch '^(\d{14})\.(\d{6})([+-]\d{3})$') { throw "not a DMTF datetime: '$Text'" }
+    $local = [DateTime]::ParseExact($Matches[1], 'yyyyMMddHHmmss', [Globalization.CultureInfo]::InvariantCulture)
+    $moment = [DateTimeOffset]::new($local.AddTicks([long]$Matches[2] * 10), [TimeSpan]::FromMinutes([int]$Matches[3]))
+    ConvertTo-UtcTimestamp -Value $moment.UtcDateTime
 }
 
 function Get-BootTime {
     param($Module)
     try {
-        $os = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
-        if ($null -ne $os.LastBootUpTime) { ConvertTo-UtcTimestamp -Value $os.LastBootUpTime }
+        $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime -OperationTimeoutSec $operationTimeoutSec -ErrorAction Stop
+        # The [DateTime] CIM hands back is local-kind, and .ToUniversalTime() guesses inside the
+        # repeated fall-back DST hour. The instance's CIM-XML keeps the provider's DMTF string,
+        # whose own offset places it exactly, so a DST change never reads as a reboot.
+        $serializer = [Microsoft.Management.Infrastructure.Serialization.CimSerializer]::Create()
+        $xml = [Text.Encoding]::Unicode.GetString($serializer.Serialize($os, [Microsoft.Management.Infrastructure.Serialization.InstanceSerializationOptions]::None))
+        if ($xml -notmatch 'NAME="LastBootUpTime"[^>]*>\s*<VALUE>([^<]*)</VALUE>') { throw 'the instance has no LastBootUpTime value' }
+        ConvertFrom-DmtfDateTime -Text $Matches[1]
     }
     catch {
         # boot_time only helps reset detection: a broken repository must not fail the whole read.
@@ -75,18 +106,18 @@ function Get-BootTime {
 }
 
 function Get-CimErrorKind {
-    param($Exception)
+    param($Exception, $Table)
     # Never match the localized Message. WMI often reports NativeErrorCode=Failed with the real
-    # HRESULT only in MessageId ("HRESULT 0x80041010"), so look at both.
-    $code = [string]$Exception.NativeErrorCode
+    # HRESULT only in MessageId ("HRESULT 0x80041010"): the table decides on the HRESULT; a bare
+    # Failed or NotSupported (quota, transport) is no provider_error.
     $hresult = if ([string]$Exception.MessageId -match '0x[0-9a-fA-F]{8}') { $Matches[0].ToLowerInvariant() }
-    if ($code -eq 'AccessDenied' -or $hresult -in @('0x80041003', '0x80070005')) { 'access_denied' }
-    elseif ($code -eq 'InvalidClass' -or $hresult -eq '0x80041010') { 'class_not_found' }
-    elseif ($code -eq 'InvalidNamespace' -or $hresult -eq '0x8004100e') { 'other' }
-    # Generic failure, not supported, Win32 50 / 4200 (GUID not found): a WDM driver without data.
-    elseif ($code -in @('Failed', 'NotSupported') -or
-        $hresult -in @('0x80041001', '0x8004100c', '0x80070032', '0x80071068')) { 'provider_error' }
-    else { 'other' }
+    if ($null -ne $hresult -and $Table.Contains($hresult)) { return $Table[$hresult] }
+    switch ([string]$Exception.NativeErrorCode) {
+        'AccessDenied' { 'access_denied' }
+        'InvalidClass' { 'class_not_found' }
+        'InvalidNamespace' { 'invalid_namespace' }
+        default { 'other' }
+    }
 }
 
 function ConvertTo-InstanceFact {
@@ -117,17 +148,28 @@ $facts.collected_at = ConvertTo-UtcTimestamp -Value ([DateTime]::UtcNow)
 $facts.boot_time = Get-BootTime -Module $module
 
 try {
-    $raw = @(Get-CimInstance -Namespace $namespace -ClassName $className -ErrorAction Stop)
+    # An error after some instances arrived ends the read as if none had (a partial enumeration
+    # would read as a counter reset); via=wsman does the same.
+    $raw = @(Get-CimInstance -Namespace $namespace -ClassName $className -OperationTimeoutSec $operationTimeoutSec -ErrorAction Stop)
 }
 catch [Microsoft.Management.Infrastructure.CimException] {
-    $kind = Get-CimErrorKind -Exception $_.Exception
-    $hostMessage = "$($_.Exception.Message)".Trim()  # localized text, may end with a space
-    $code = "$($_.Exception.NativeErrorCode), $($_.Exception.MessageId)"
-    if ($kind -eq 'access_denied') {
-        $module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
-            'administrator account: connect as a member of the local Administrators group or use become.'), $_)
+    $record = $_  # inside switch, $_ is the value switched on
+    $kind = Get-CimErrorKind -Exception $record.Exception -Table $wmiErrors
+    $hostMessage = "$($record.Exception.Message)".Trim()  # localized text, may end with a space
+    $code = "$($record.Exception.NativeErrorCode), $($record.Exception.MessageId)"
+    $failure = "Failed to query $namespace $className`: $hostMessage ($code)"
+    switch ($kind) {
+        'access_denied' {
+            $module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
+                'administrator account: connect as a member of the local Administrators group or use become.'), $record)
+        }
+        'timed_out' {
+            $module.FailJson(("$failure. WMI did not answer within $operationTimeoutSec s: a WMI provider (the iSCSI " +
+                "adapter's WDM driver) is hung or slow; the task fails rather than waiting."), $record)
+        }
+        'invalid_namespace' { $module.FailJson("$failure. $namespace always exists: repair WMI (winmgmt /verifyrepository).", $record) }
+        'other' { $module.FailJson($failure, $record) }
     }
-    if ($kind -eq 'other') { $module.FailJson("Failed to query $namespace $className`: $hostMessage ($code)", $_) }
     $facts.reason = $kind
     $facts.message = $hostMessage
 }
@@ -138,6 +180,10 @@ catch {
 if ($null -eq $facts.reason) {
     # Filter on the client: in WQL '_' is a wildcard and every WDM InstanceName ends in '_0'.
     $matched = @(foreach ($item in $raw) { if ([string]$item.InstanceName -like $instanceName) { $item } })
+    # Whether a matched instance counts cannot be told from a null Active: fail closed, as via=wsman.
+    foreach ($item in $matched) {
+        if ($null -eq $item.Active) { $module.FailJson("Failed to read $className instance '$($item.InstanceName)': Active is null, expected a value") }
+    }
     $kept = @(foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $item } })
     if ($kept.Count -gt 0) {
         $instances = @(foreach ($item in $kept) { ConvertTo-InstanceFact -Instance $item -Members $counterMembers -Module $module })

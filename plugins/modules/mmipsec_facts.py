@@ -24,6 +24,9 @@ description:
     or the provider fails), the task still succeeds and the fact says so with
     RV(ansible_facts.mmipsec.available=false) and a RV(ansible_facts.mmipsec.reason). Access
     denied and other query failures fail the task.
+  - Both values of O(via) classify the host's WMI errors with one table of HRESULTs (see the
+    collection's docs/facts-reference.md), so the same host gives the same outcome either way.
+    A code outside the table fails the task and names it.
   - The counters count since the IPsec service last started; a service restart or a reboot
     resets them. RV(ansible_facts.mmipsec.boot_time) helps to detect the reboot case.
 options:
@@ -92,6 +95,16 @@ notes:
   - The instance filter runs on the host after the query, not in WQL, where C(_) would be a
     wildcard and backslashes would need doubling.
   - Counters are returned as exact unsigned 64-bit integers, never as floats or strings.
+  - A hung WMI provider cannot block the task. The module gives each query a 20 second
+    operation timeout (C(-OperationTimeoutSec)), the WS-Management OperationTimeout that
+    O(via=wsman) sends by default (C(ansible_winrm_operation_timeout_sec) changes that one).
+    Either way the task then fails, saying the provider did not answer in time; the host is
+    not reported unreachable.
+  - An error after some instances arrived ends the read as if none had; a partial list of
+    instances is never returned.
+  - A null C(Active) in an instance that matches O(instance_name), or a null counter in an
+    instance that is kept, fails the task; instances left out by the filters are not read
+    further.
 seealso:
   - plugin: winiscsi.ipsec.mmipsec_verdict
     plugin_type: filter
@@ -165,7 +178,8 @@ ansible_facts:
             - V(no_instances) - the class exists but has no instance, or none is left after
               O(instance_name) and O(include_inactive).
             - V(provider_error) - the WMI provider failed the query (for example a driver
-              without the data block, C(0x8004100C) or C(0x80041001)).
+              without the data block, C(0x8004100C) or C(0x80041001); also C(0x80070032) and
+              C(0x80071068), and a WDM return code in WinRM's C(__ExtendedStatus)).
           returned: always
           type: str
           choices: [class_not_found, no_instances, provider_error]
@@ -192,6 +206,8 @@ ansible_facts:
           description:
             - When the host last booted (C(Win32_OperatingSystem.LastBootUpTime)), UTC, ISO
               8601 ending in C(Z).
+            - Converted with the boot time's own UTC offset, never guessed from local time, so
+              a daylight saving change never reads as a reboot.
             - V(null) (with a warning) when it could not be read.
           returned: always
           type: str

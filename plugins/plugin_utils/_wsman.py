@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 from xml.parsers import expat
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wmi_errors import classify_hresult
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import (
     FaultOutcome,
     ResponseTooLargeError,
@@ -47,8 +48,6 @@ NS_WSMAN_FAULT = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 NS_CIM = "http://schemas.dmtf.org/wbem/wscim/1/common"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
-# WinRM 3.0 and later may describe a WMI failure with an MSFT_WmiError instance in s:Detail.
-NS_WMI_ERROR = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError"
 
 # A dict because ElementTree's find() takes one; never changed.
 NAMESPACES: dict[str, str] = {
@@ -61,7 +60,6 @@ NAMESPACES: dict[str, str] = {
     "xsi": NS_XSI,
     "cim": NS_CIM,  # DSP0230 cim:Datetime
     "xml": NS_XML,
-    "wmie": NS_WMI_ERROR,
 }
 
 # --- Actions (WS-Enumeration section 3; DSP0226 sections 8.2 Enumerate, 8.4 Pull, 8.5 Release) --
@@ -95,13 +93,12 @@ MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 # cim:Datetime; a fault's Detail a few more). Deeper is an attack on whatever walks the tree.
 MAX_DEPTH = 64
 
-# --- Fault codes that mean something to the collection (winerror.h facility WINRM 0x33, wbemcli.h)
+# --- WinRM's own codes for WMI outcomes (winerror.h facility WINRM 0x33). The WMI HRESULTs
+# themselves (passed through by WinRM, or in an MSFT_WmiError) are in ``_wmi_errors``.
 _ACCESS_DENIED_CODES = frozenset({
     0x80338104,  # ERROR_WSMAN_WMI_SVC_ACCESS_DENIED
     0x80338105,  # ERROR_WSMAN_WMI_PROVIDER_ACCESS_DENIED
     0x80338106,  # ERROR_WSMAN_WMI_CANNOT_CONNECT_ACCESS_DENIED
-    0x80041003,  # WBEM_E_ACCESS_DENIED
-    0x80070005,  # E_ACCESSDENIED
 })
 _PROVIDER_NOT_CAPABLE_CODE = 0x80338102  # ERROR_WSMAN_WMI_PROVIDER_NOT_CAPABLE
 _CLASS_NOT_FOUND_CODES = frozenset({
@@ -114,6 +111,9 @@ _SUBCODE_CANNOT_PROCESS_FILTER = frozenset({
 })
 _SUBCODE_DESTINATION_UNREACHABLE = f"{{{NS_ADDRESSING}}}DestinationUnreachable"
 _SUBCODE_ACCESS_DENIED = f"{{{NS_WSMAN}}}AccessDenied"
+# DSP0226 section 14.6: the service did not finish within the request's OperationTimeout.
+_SUBCODE_TIMED_OUT = f"{{{NS_WSMAN}}}TimedOut"
+_HRESULT_TEXT = re.compile(r"HRESULT\s+(0x[0-9A-Fa-f]{8})")
 # DSP0226 section 14.6 (master list of faults): the detail URI for an unknown resource URI.
 FAULT_DETAIL_INVALID_RESOURCE_URI = (
     "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/InvalidResourceURI"
@@ -450,21 +450,36 @@ def _qname(element: ET.Element | None) -> str | None:
     return resolved if resolved is not None else _text(element)
 
 
-def _extended_status(detail: ET.Element) -> str | None:
-    """The Description of the WMI ``__ExtendedStatus`` in a fault detail, if any."""
-    for element in detail.iter():
-        namespace = element.tag[1:].partition("}")[0] if element.tag.startswith("{") else ""
-        local = element.tag.rpartition("}")[2]
-        if local == "__ExtendedStatus" and namespace.startswith(WMI_URI_BASE):
-            return _text(element.find(f"{{{namespace}}}Description")) or None
-    return None
+def _local(element: ET.Element) -> str:
+    return element.tag.rpartition("}")[2]
+
+
+def _by_local_name(parent: ET.Element, local: str) -> ET.Element | None:
+    """The first descendant (or ``parent`` itself) named ``local`` in any namespace.
+
+    The WMI objects in a fault detail come in more than one namespace: ``__ExtendedStatus`` in
+    the WMI plugin's (``.../wsman/1/wmi/root/...``) or the DMTF CIM schema's
+    (``.../wscim/1/cim-schema/2/__ExtendedStatus``), ``MSFT_WmiError`` likewise.
+    """
+    return next((element for element in parent.iter() if _local(element) == local), None)
+
+
+def _property(instance: ET.Element | None, name: str) -> str | None:
+    """The text of an instance's property (a direct child, any namespace); None for nil."""
+    if instance is None:
+        return None
+    child = next((c for c in instance if _local(c) == name), None)
+    return _text(child) or None
 
 
 def classify_fault(code: int | None, subcode: str | None, fault_detail: str | None,
                    extended_description: str | None) -> FaultOutcome | None:
     """How the collection reports a fault, from what the fault carries.
 
-    - ``access_denied``: WMI refused the account (0x80338104/5/6, or an AccessDenied subcode).
+    - A WMI HRESULT (WinRM's pass-through, or an ``MSFT_WmiError`` code): the one table of
+      ``_wmi_errors``, which the PowerShell module shares.
+    - ``access_denied``: WinRM's 0x80338104/5/6, or an AccessDenied subcode.
+    - ``timed_out``: subcode TimedOut (0x80338029 is in the table).
     - ``provider_error``: the class is registered but its provider cannot serve it
       (0x80338102, or a WDM return code in the extended status).
     - ``class_not_found``: the class is not registered. WQL form: subcode CannotProcessFilter,
@@ -478,10 +493,15 @@ def classify_fault(code: int | None, subcode: str | None, fault_detail: str | No
         extended_description: The WMI ``__ExtendedStatus`` Description.
 
     Returns:
-        The outcome, or None for any other fault (a plain failure).
+        The outcome, or None for any other fault (a failed task naming the code).
     """
+    wmi = classify_hresult(code)
+    if wmi is not None:
+        return wmi
     if code in _ACCESS_DENIED_CODES or subcode == _SUBCODE_ACCESS_DENIED:
         return "access_denied"
+    if subcode == _SUBCODE_TIMED_OUT:
+        return "timed_out"
     if code == _PROVIDER_NOT_CAPABLE_CODE or _WDM_RETURN_CODE.search(extended_description or ""):
         return "provider_error"
     if code in _CLASS_NOT_FOUND_CODES or (code is None
@@ -517,16 +537,21 @@ def parse_fault(fault: ET.Element, *, request: Request | None = None,
         messages = [" ".join(m.text.split()) for m in detail.iter(_tag("f:Message"))
                     if m.text and m.text.strip()]
         provider_message = messages[-1] if messages else None
-        extended = _extended_status(detail)
-        wmi_error = detail.find("wmie:MSFT_WmiError", NAMESPACES)
+        extended = _property(_by_local_name(detail, "__ExtendedStatus"), "Description")
+        wmi_error = _by_local_name(detail, "MSFT_WmiError")
         if wmi_error is not None:
+            # error_Code, else the (never localized) MessageID "HRESULT 0x80041010".
             if code is None:
-                code = _unsigned(_text(wmi_error.find("wmie:error_Code", NAMESPACES)))
+                code = _unsigned(_property(wmi_error, "error_Code"))
+            if code is None:
+                found = _HRESULT_TEXT.search(_property(wmi_error, "MessageID") or "")
+                code = _unsigned(found.group(1)) if found else None
             if provider_message is None:
-                provider_message = _text(wmi_error.find("wmie:Message", NAMESPACES))
+                provider_message = _property(wmi_error, "Message")
     return WSManFault(
         code=code, subcode=subcode, reason=_text(fault.find("s:Reason/s:Text", NAMESPACES)),
         provider_message=provider_message, extended_description=extended, machine=machine,
         outcome=classify_fault(code, subcode, fault_detail, extended),
         resource_uri=request.resource_uri if request else None,
-        target=request.target if request else None, operation=operation)
+        target=request.target if request else None, operation=operation,
+        operation_timeout_sec=request.operation_timeout_sec if request else None)

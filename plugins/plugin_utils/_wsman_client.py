@@ -30,6 +30,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     to_plain,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wmi_errors import UNAVAILABLE_OUTCOMES
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman import (
     NAMESPACES,
     NS_SOAP,
@@ -315,7 +316,11 @@ def _unavailable(reason: str, message: str, collected_at: str,
 
 
 def _stats_instance(item: ET.Element, target: Target) -> dict[str, Any]:
-    """Shape one MSiSCSI_MMIPSECStats item as the module does."""
+    """Shape one MSiSCSI_MMIPSECStats item as the module does.
+
+    A nil ``Active`` or counter is kept as None here: it matters only for an instance the
+    filters keep, which :func:`_snapshot` refuses (an instance left out is never judged).
+    """
     def bad(problem: str) -> WSManResponseError:
         return WSManResponseError(problem, target=target, operation="Enumerate")
 
@@ -329,11 +334,14 @@ def _stats_instance(item: ET.Element, target: Target) -> dict[str, Any]:
     active_text = props.get("Active")
     active = {"true": True, "1": True, "false": False, "0": False}.get(
         active_text.strip().lower() if isinstance(active_text, str) else "")
-    if active is None:
+    if active is None and active_text is not None:
         raise bad(f"instance {name!r}: Active is {active_text!r}, expected true or false")
-    counters = {}
+    counters: dict[str, int | None] = {}
     for member in MEMBERS:
         text = props.get(member.wmi_name)
+        if text is None and member.wmi_name in props:  # xsi:nil
+            counters[member.key] = None
+            continue
         # ASCII digits only: str.isdigit() would also accept digits int() refuses, e.g. '\u00b2'.
         digits = text.strip() if isinstance(text, str) else ""
         if len(digits) > len(str(UINT64_MAX)) and digits.isascii() and digits.isdigit():
@@ -391,24 +399,42 @@ def collect_snapshot(session: Session, instance_name: str = "*", include_inactiv
     try:
         items = session.enumerate(STATS_CLASS_URI)
     except WSManFault as fault:
-        if fault.outcome not in ("class_not_found", "provider_error"):
+        if fault.outcome not in UNAVAILABLE_OUTCOMES:
             raise
         return _unavailable(str(fault.outcome), fault.host_message, moment,
                             _read_boot_time(session))
     instances = [_stats_instance(item, session.settings.target) for item in items]
     return _snapshot(instances, matcher, instance_name, include_inactive, moment,
-                     _read_boot_time(session))
+                     _read_boot_time(session), session.settings.target)
+
+
+def _refuse_nulls(kept: list[dict[str, Any]], target: Target) -> None:
+    """A kept instance with a null counter would read as 0 or as a reset: fail closed."""
+    for instance in kept:
+        unset = [member.wmi_name for member in MEMBERS
+                 if instance["counters"][member.key] is None]
+        if unset:
+            raise WSManResponseError(f"instance {instance['instance_name']!r}: "
+                                     f"{', '.join(unset)} is null, expected an unsigned 64-bit "
+                                     "integer", target=target, operation="Enumerate")
 
 
 def _snapshot(instances: Iterable[dict[str, Any]], matcher: re.Pattern[str], pattern: str,
-              include_inactive: bool, moment: str, boot_time: str | None) -> dict[str, Any]:
+              include_inactive: bool, moment: str, boot_time: str | None,
+              target: Target) -> dict[str, Any]:
     instances = list(instances)
     if not instances:
         return _unavailable("no_instances", f"{WMI_CLASS} is registered in {WMI_NAMESPACE} but "
                             "has no instances: no adapter on this host reports IPsec main-mode "
                             "statistics", moment, boot_time)
     matched = [i for i in instances if matcher.fullmatch(i["instance_name"])]
+    for instance in matched:
+        if instance["active"] is None:  # cannot tell whether it counts: fail closed
+            raise WSManResponseError(f"instance {instance['instance_name']!r}: Active is null, "
+                                     "expected true or false", target=target,
+                                     operation="Enumerate")
     kept = [i for i in matched if include_inactive or i["active"]]
+    _refuse_nulls(kept, target)
     if not kept:
         why = (f"all {len(matched)} instance(s) matching instance_name {pattern!r} are inactive "
                "(set include_inactive to keep them)" if matched

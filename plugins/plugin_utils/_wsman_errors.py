@@ -15,18 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-# --- Names of the codes a fault carries (winerror.h, facility WINRM 0x33; wbemcli.h) ---------
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wmi_errors import (
+    WMI_ERRORS,
+    WmiOutcome,
+)
+
+# --- Names of the codes a fault carries (winerror.h, facility WINRM 0x33; the WMI table) ------
 ERROR_NAMES: Mapping[int, str] = {
-    0x80041003: "WBEM_E_ACCESS_DENIED",
-    0x8004100E: "WBEM_E_INVALID_NAMESPACE",
-    0x80041010: "WBEM_E_INVALID_CLASS",
-    0x80070005: "E_ACCESSDENIED",
+    **{error.code: error.name for error in WMI_ERRORS},
     0x80338000: "ERROR_WSMAN_RESOURCE_NOT_FOUND",
     0x80338012: "ERROR_WSMAN_DESTINATION_UNREACHABLE",
     0x8033801A: "ERROR_WSMAN_ENUMERATE_CANNOT_PROCESS_FILTER",
     0x8033801B: "ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT",
     0x80338026: "ERROR_WSMAN_ENVELOPE_TOO_LARGE",
-    0x80338029: "ERROR_WSMAN_OPERATION_TIMEDOUT",
     0x80338102: "ERROR_WSMAN_WMI_PROVIDER_NOT_CAPABLE",
     0x80338103: "ERROR_WSMAN_WMI_INVALID_VALUE",
     0x80338104: "ERROR_WSMAN_WMI_SVC_ACCESS_DENIED",
@@ -35,8 +36,8 @@ ERROR_NAMES: Mapping[int, str] = {
     0x80338107: "ERROR_WSMAN_INVALID_FILTER_XML",
     0x80338122: "ERROR_WSMAN_CANNOT_PROCESS_FILTER",
 }
-# What a fault means to the collection; ``_wsman.classify_fault`` decides it from the wire.
-FaultOutcome = Literal["class_not_found", "provider_error", "access_denied"]
+# What a fault means to the collection (``_wmi_errors``); ``_wsman.classify_fault`` decides it.
+FaultOutcome = WmiOutcome
 
 
 @dataclass(frozen=True)
@@ -230,13 +231,15 @@ class WSManFault(WSManError):
         outcome: How the collection reports it (see ``_wsman.classify_fault``); None for a
             plain failure.
         resource_uri: The resource URI of the request it answered.
+        operation_timeout_sec: The ``w:OperationTimeout`` that request carried, if known.
     """
 
     def __init__(self, *, code: int | None = None, subcode: str | None = None,
                  reason: str | None = None, provider_message: str | None = None,
                  extended_description: str | None = None, machine: str | None = None,
                  outcome: FaultOutcome | None = None, resource_uri: str | None = None,
-                 target: Target | None = None, operation: str | None = None) -> None:
+                 target: Target | None = None, operation: str | None = None,
+                 operation_timeout_sec: int | None = None) -> None:
         super().__init__(target=target, operation=operation)
         self.code = code
         self.subcode = subcode
@@ -246,6 +249,7 @@ class WSManFault(WSManError):
         self.machine = machine
         self.outcome = outcome
         self.resource_uri = resource_uri
+        self.operation_timeout_sec = operation_timeout_sec
 
     @property
     def hex_code(self) -> str | None:
@@ -283,6 +287,17 @@ class WSManFault(WSManError):
                     "on root\\WMI: make it a member of the host's Administrators group, or grant "
                     "it 'Enable Account' and 'Remote Enable' on root\\WMI (WMI Control) and "
                     "access to WinRM")
+        if self.outcome == "timed_out":
+            within = (f" within its OperationTimeout of {self.operation_timeout_sec} s"
+                      if self.operation_timeout_sec else " within its OperationTimeout")
+            return (f"wsman: {self.where} did not finish {request}{within}: {fault}: "
+                    f"{self.host_message.rstrip('. ')}. A WMI provider (the iSCSI adapter's WDM "
+                    "driver) is hung or slow; the task fails rather than waiting. Raise "
+                    "ansible_winrm_operation_timeout_sec if the provider is only slow")
+        if self.outcome == "invalid_namespace":
+            return (f"wsman: {self.where} answered {request} with {fault}: "
+                    f"{self.host_message.rstrip('. ')}. root\\WMI always exists on Windows: the "
+                    "host's WMI repository needs repair (winmgmt /verifyrepository)")
         return f"wsman: {self.where} answered {request} with {fault}: {self.host_message}"
 
     def details(self) -> dict[str, Any]:

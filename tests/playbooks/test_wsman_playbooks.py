@@ -81,6 +81,23 @@ ROUND_TRIPS: dict[str, list[tuple[str, str]]] = {
     "drop": STOPPED,
     "oversized": STOPPED,
     "unreachable": [],
+    # Server 2008 R2 sends one item per Enumerate: a Pull always follows, for the OS class too.
+    "windows_2008r2": [("Enumerate", STATS), ("Pull", STATS), ("Enumerate", OS), ("Pull", OS)],
+    "windows_2008r2_one_page": GATHER,
+    "provider_error_passthrough": GATHER,
+    "not_supported_passthrough_hex": GATHER,
+    "class_missing_passthrough": GATHER,
+    "provider_error_dmtf": GATHER,
+    "wmi_error_only": GATHER,
+    "access_denied_passthrough": STOPPED,
+    "invalid_namespace_passthrough": STOPPED,
+    "unknown_wmi_error_passthrough": STOPPED,
+    "timed_out": STOPPED,
+    # The fault comes on the Pull: the enumeration is released, then the boot time is read
+    # for the provider_error facts; an unknown code fails after the Release.
+    "partial_provider_error": [("Enumerate", STATS), ("Pull", STATS), ("Release", STATS),
+                               ("Enumerate", OS)],
+    "partial_unknown_error": [("Enumerate", STATS), ("Pull", STATS), ("Release", STATS)],
 }
 # Each host's outcome: ("facts", reason) when the task succeeds, else ("failed" or
 # "unreachable", the result's wsman_error, None for a bad reply or a fault).
@@ -105,6 +122,19 @@ OUTCOMES: dict[str, tuple[str, str | None]] = {
     "slow": ("unreachable", "timeout"),
     "drop": ("unreachable", "dropped"),
     "unreachable": ("unreachable", "refused"),
+    "windows_2008r2": ("facts", None),
+    "windows_2008r2_one_page": ("facts", None),
+    "provider_error_passthrough": ("facts", "provider_error"),
+    "not_supported_passthrough_hex": ("facts", "provider_error"),
+    "class_missing_passthrough": ("facts", "class_not_found"),
+    "provider_error_dmtf": ("facts", "provider_error"),
+    "wmi_error_only": ("facts", "provider_error"),
+    "partial_provider_error": ("facts", "provider_error"),
+    "access_denied_passthrough": ("failed", None),
+    "invalid_namespace_passthrough": ("failed", None),
+    "unknown_wmi_error_passthrough": ("failed", None),
+    "partial_unknown_error": ("failed", None),
+    "timed_out": ("failed", None),
 }
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"

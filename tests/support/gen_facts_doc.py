@@ -41,7 +41,8 @@ SNAPSHOT_DOC: Mapping[str, tuple[str, str]] = {
     "boot_time": ("str or null", "When the host last booted "
                   "(`Win32_OperatingSystem.LastBootUpTime`), UTC, ISO 8601 ending in `Z`; "
                   "`null`, with a warning, when it could not be read. A changed boot time "
-                  "tells a reboot from a counter reset."),
+                  "tells a reboot from a counter reset; it is converted with its own UTC "
+                  "offset, so a DST change never reads as a reboot."),
     "instances": ("list of dict", "One entry per reported adapter instance (see below); `[]` "
                   "when `available` is false."),
     "totals": ("dict", "The 21 counter keys summed over the *active* instances (a sum may "
@@ -61,6 +62,68 @@ KIND_DOC: Mapping[str, str] = {
                "it to 0. Judge its change over a window (`mmipsec_delta`), not its value.",
     "gauge": "a current level; it goes up and down. Judge its value now.",
 }
+
+
+def _errors_section() -> list[str]:
+    """The reasons-and-failures part, its table from plugin_utils/_wmi_errors.py (issue 12)."""
+    make_importable()
+    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _wmi_errors
+
+    lines = [
+        "## Reasons, failures and partial reads",
+        "",
+        "Both transports classify the host's WMI errors with one table "
+        "(`plugins/plugin_utils/_wmi_errors.py`; the PowerShell module carries a copy that a "
+        "unit test holds equal). `via: module` finds the HRESULT in the `CimException`'s "
+        "`MessageId`; `via: wsman` in the fault's `WSManFault` Code or its `MSFT_WmiError` "
+        "(WinRM passes a WMI error it has no mapping for through as \"The WMI service or the "
+        "WMI provider returned an unknown error: HRESULT 0x8004xxxx\", the raw HRESULT as the "
+        "Code).",
+        "",
+        "| HRESULT | name | outcome |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `0x{e.code:08X}` | `{e.name}` | `{e.outcome}` |" for e in _wmi_errors.WMI_ERRORS]
+    lines += [
+        "",
+        "- `class_not_found`, `provider_error`: the task succeeds with `available: false` and "
+        "that `reason`; `message` is the host's own words.",
+        "- `access_denied`: the task fails, saying the account needs administrator rights.",
+        "- `invalid_namespace`: the task fails (`root\\WMI` always exists: WMI itself is "
+        "broken).",
+        "- `timed_out`: the task fails: a WMI provider (the adapter's WDM driver) did not "
+        "answer in time. The module gives `Get-CimInstance` `-OperationTimeoutSec 20`, the "
+        "WS-Management OperationTimeout `via: wsman` sends by default "
+        "(`ansible_winrm_operation_timeout_sec` changes the latter). The host answered, so it "
+        "is failed, not unreachable; a host that sends no reply at all within "
+        "`ansible_winrm_read_timeout_sec` is unreachable.",
+        "- Any other code: the task fails and the message names the code (fail closed).",
+        "",
+        "`via: wsman` also knows WinRM's own codes for the same cases: 0x8033801A and "
+        "0x80338000 are `class_not_found`, 0x80338102 (or a \"WDM specific return code\" in "
+        "the `__ExtendedStatus`, whichever namespace it comes in) `provider_error`, 0x80338104 "
+        "to 0x80338106 access denied, the `w:TimedOut` subcode `timed_out`.",
+        "",
+        "**Partial reads.** An error after some instances arrived (a fault on a WS-Management "
+        "Pull, or `Get-CimInstance` failing mid-enumeration) is classified as if none had: the "
+        "instances already read are dropped, never reported, since a partial list would read "
+        "as counters going down. `via: wsman` releases the enumeration first.",
+        "",
+        "**Nulls.** A null `Active` fails the task when the instance's name matches "
+        "`instance_name` (whether it counts cannot be told). A null counter fails the task "
+        "only in an instance that is kept (active, or inactive with `include_inactive: "
+        "true`): an instance the filters leave out is not read further, so an inactive "
+        "adapter's nulls matter only when you ask for it.",
+        "",
+        "**Boot time.** Both transports convert `LastBootUpTime` with its own UTC offset: the "
+        "module reads the DMTF string from the instance's CIM-XML "
+        "(`20261101013000.000000-300`), `via: wsman` the `cim:Datetime` "
+        "(`2026-11-01T01:30:00-05:00`; `Z` is accepted). Neither guesses from local time, so "
+        "the repeated hour of a DST change gives two instants an hour apart and never reads "
+        "as a reboot.",
+        "",
+    ]
+    return lines
 
 
 def _import_counters() -> ModuleType:
@@ -166,6 +229,7 @@ def render() -> str:
     add("# => [[], {}]")
     add("```")
     add("")
+    out.extend(_errors_section())
     add("`ansible-doc winiscsi.ipsec.mmipsec_facts` documents the same keys; "
         "[the WS-Management transport](wsman-transport.md) lists what each `reason` means on "
         "the wire.")

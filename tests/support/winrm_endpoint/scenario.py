@@ -22,17 +22,24 @@ from typing import Any, Literal
 
 import yaml
 
+from . import wsman
+
 Auth = Literal["basic", "ntlm", "kerberos"]
 Scheme = Literal["http", "https"]
-FaultScope = Literal["class", "all"]
+FaultScope = Literal["class", "all", "pull"]
 
 AUTHS: tuple[Auth, ...] = ("basic", "ntlm", "kerberos")
 SCHEMES: tuple[Scheme, ...] = ("http", "https")
-FAULT_SCOPES: tuple[FaultScope, ...] = ("class", "all")
-# Faults answered as WS-Man SOAP faults (HTTP 500 with a Windows-shaped body).
+FAULT_SCOPES: tuple[FaultScope, ...] = ("class", "all", "pull")
+# Faults answered as WS-Man SOAP faults (HTTP 500 with a Windows-shaped body); the second line
+# are the Windows shapes of issue 12 (wsman.py builds them, README.md cites their sources).
 SOAP_FAULTS = (
     "class_missing", "class_missing_wql", "class_missing_uri", "provider_error", "access_denied",
+    "provider_error_dmtf", "wmi_error_only", "timed_out", *wsman.PASSTHROUGH_FAULTS,
 )
+# How a host's success replies look (wsman.Shapes): Windows Server 2008 R2's habits.
+REPLY_SHAPES = ("bare_envelope", "no_xml_lang", "case_insensitive_order", "empty_context",
+                "first_page_one", "zulu")
 # Faults of the HTTP exchange itself.
 TRANSPORT_FAULTS = ("http_500_junk", "malformed_xml", "entity_bomb", "slow", "drop", "oversized")
 FAULTS = SOAP_FAULTS + TRANSPORT_FAULTS + ("wrong_password",)
@@ -46,7 +53,7 @@ _HOST_KEYS = frozenset({
     "auth", "scheme", "user", "password", "inventory_password", "boot_time", "instances",
     "counters", "growth", "page_size", "fault", "fault_scope", "slow_seconds",
     "oversized_bytes", "groups", "unreachable", "read_timeout_sec", "operation_timeout_sec",
-    "allow_unencrypted", "machine",
+    "allow_unencrypted", "machine", "shapes",
 })
 _PHASE_KEYS = frozenset({"growth", "counters", "fault", "boot_time", "instances", "freeze"})
 _INSTANCE_KEYS = frozenset({"name", "active", "counters", "growth"})
@@ -130,6 +137,7 @@ class HostSpec:
     operation_timeout_sec: int | None
     allow_unencrypted: bool
     machine: str
+    shapes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -283,7 +291,15 @@ def _host(name: str, raw: Mapping[str, Any]) -> HostSpec:
         ),
         allow_unencrypted=_bool(raw.get("allow_unencrypted", False), f"{where}.allow_unencrypted"),
         machine=_string(raw.get("machine", name.upper()), f"{where}.machine"),
+        shapes=frozenset(_choice(shape, REPLY_SHAPES, f"{where}.shapes")
+                         for shape in _list(raw.get("shapes", []), f"{where}.shapes")),
     )
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ScenarioError(where, "a list", value)
+    return value
 
 
 def _phase(raw: Any, where: str) -> PhaseOverride:

@@ -69,6 +69,8 @@ PERF_RAW_NULLS = (
     "Name", "Timestamp_Object", "Timestamp_PerfTime", "Timestamp_Sys100NS",
 )
 INSTALL_DATE = datetime(2025, 3, 14, 9, 26, 53, tzinfo=timezone.utc)
+# A timed_out host holds its answer for the request's OperationTimeout, at most this long.
+MAX_HANG_SECONDS = 5.0
 # Connections accepted per readiness event before the loop looks at the other listeners.
 ACCEPT_BURST = 32
 STOP_TIMEOUT_SECONDS = 5.0
@@ -161,10 +163,19 @@ class HostRuntime:
             filter_text=request.filter_text if request else None,
         )
 
-    def _scenario_fault(self, is_class: bool, target: wsman.Target | None) -> str | None:
-        """The host's fault when it applies to this request (raising the SOAP ones)."""
+    def _scenario_fault(self, is_class: bool, target: wsman.Target | None,
+                        operation: str = "Enumerate",
+                        operation_timeout: float | None = None) -> str | None:
+        """The host's fault when it applies to this request (raising the SOAP ones).
+
+        ``fault_scope: pull`` fires on Pulls of the class only: the enumeration faults after
+        its first page arrived (a partial enumeration).
+        """
         fault = self.state.current_fault()
-        if fault is None or not (is_class or self.spec.fault_scope == "all"):
+        scope = self.spec.fault_scope
+        if fault is None or not (is_class or scope == "all"):
+            return None
+        if scope == "pull" and operation != "Pull":
             return None
         if fault in TRANSPORT_FAULTS:
             return fault
@@ -177,8 +188,19 @@ class HostRuntime:
             raise _named(wsman.class_missing(target, "uri"), fault)
         if fault == "provider_error":
             raise _named(wsman.provider_error(target), fault)
+        if fault == "provider_error_dmtf":
+            raise _named(wsman.provider_error(target, extended_namespace="dmtf"), fault)
         if fault == "access_denied":
             raise _named(wsman.access_denied(), fault)
+        if fault in wsman.PASSTHROUGH_FAULTS:
+            raise wsman.passthrough(fault, target)
+        if fault == "wmi_error_only":
+            raise wsman.wmi_error_only(target)
+        if fault == "timed_out":
+            # A hung provider: WinRM answers w:TimedOut once the request's OperationTimeout
+            # has passed.
+            time.sleep(min(operation_timeout or 0.0, MAX_HANG_SECONDS))
+            raise wsman.timed_out()
         return None
 
     def _enumerate(self, request: wsman.Request) -> Outcome:
@@ -188,20 +210,25 @@ class HostRuntime:
         is_class = (
             target.namespace == "root/wmi" and target.class_name.lower() == wsman.ISCSI_CLASS.lower()
         )
-        transport_fault = self._scenario_fault(is_class, target)
+        transport_fault = self._scenario_fault(is_class, target,
+                                               operation_timeout=request.operation_timeout)
         nodes = self._instances(target)
-        limit = self._limit(request.max_elements)
+        shapes = self.spec.shapes
+        # Server 2008 R2 answers an optimized Enumerate with one item and no EndOfSequence
+        # whatever MaxElements says, so a Pull always follows.
+        limit = 1 if "first_page_one" in shapes else self._limit(request.max_elements)
         budget = max(request.max_envelope_size - ENVELOPE_OVERHEAD, 1)
         first = wsman.items_within(nodes, limit, budget) if request.optimize else []
         rest = nodes[len(first):]
         context = wsman.new_uuid()
-        end = request.optimize and not rest
+        end = request.optimize and not rest and "first_page_one" not in shapes
         if not end:
             with self._lock:
                 self._enumerations[context] = _Enumeration(list(rest), is_class)
                 while len(self._enumerations) > MAX_OPEN_ENUMERATIONS:
                     self._enumerations.popitem(last=False)
-        body = wsman.enumerate_response(request.message_id, context, first, end, request.optimize)
+        body = wsman.enumerate_response(request.message_id, context, first, end, request.optimize,
+                                        shapes)
         return self._ok(request, body, transport_fault)
 
     def _pull(self, request: wsman.Request) -> Outcome:
@@ -209,7 +236,8 @@ class HostRuntime:
             enumeration = self._enumerations.get(request.context or "")
         if enumeration is None:
             raise wsman.invalid_context(request.context)
-        transport_fault = self._scenario_fault(enumeration.is_class, None)
+        transport_fault = self._scenario_fault(enumeration.is_class, None, "Pull",
+                                               request.operation_timeout)
         limit = self._limit(request.max_elements)
         budget = max(request.max_envelope_size - ENVELOPE_OVERHEAD, 1)
         items = wsman.items_within(enumeration.remaining, limit, budget)
@@ -218,7 +246,8 @@ class HostRuntime:
             end = not enumeration.remaining
             if end:
                 self._enumerations.pop(request.context or "", None)
-        body = wsman.pull_response(request.message_id, request.context, items, end)
+        body = wsman.pull_response(request.message_id, request.context, items, end,
+                                   self.spec.shapes)
         return self._ok(request, body, transport_fault)
 
     def _release(self, request: wsman.Request) -> Outcome:
@@ -251,11 +280,13 @@ class HostRuntime:
         if target.namespace == "root/wmi" and name == wsman.ISCSI_CLASS.lower():
             instances = self.state.snapshot()[2]
             return [
-                wsman.instance_node("root/wmi", wsman.ISCSI_CLASS, self._iscsi_properties(*i))
+                wsman.instance_node("root/wmi", wsman.ISCSI_CLASS, self._iscsi_properties(*i),
+                                    self.spec.shapes)
                 for i in instances
             ]
         if target.namespace == "root/cimv2" and name == wsman.OS_CLASS.lower():
-            return [wsman.instance_node("root/cimv2", wsman.OS_CLASS, self._os_properties())]
+            return [wsman.instance_node("root/cimv2", wsman.OS_CLASS, self._os_properties(),
+                                        self.spec.shapes)]
         if target.namespace in ("root/wmi", "root/cimv2"):
             raise wsman.class_missing(target, "wql" if target.via_wql else "uri")
         raise wsman.destination_unreachable(

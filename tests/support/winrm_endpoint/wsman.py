@@ -43,12 +43,27 @@ WMI_URI_PREFIX = "http://schemas.microsoft.com/wbem/wsman/1/wmi/"
 FAULT_DETAIL = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
 WMI_PLUGIN = "WMI Provider"
 WMI_PLUGIN_PATH = "%systemroot%\\system32\\WsmWmiPl.dll"
+NS_DMTF_CIM_SCHEMA = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+NS_CIMBINDING = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd"
 ISCSI_CLASS = "MSiSCSI_MMIPSECStats"
 OS_CLASS = "Win32_OperatingSystem"
 # WinRM's default MaxEnvelopeSize (KiB 150), used when a request does not say.
 DEFAULT_MAX_ENVELOPE = 153600
 
 _ENVELOPE_NS = {"s": NS_S, "a": NS_A, "n": NS_N, "w": NS_W, "p": NS_P}
+# Server 2008 R2 success envelopes declare only these (txwinrm's recordings).
+_BARE_ENVELOPE_NS = {"s": NS_S, "a": NS_A, "n": NS_N, "w": NS_W}
+# WinRM's pass-through of a WMI error it has no mapping for: "The WMI service or the WMI
+# provider returned an unknown error: HRESULT 0x...", the raw HRESULT as the WSManFault Code.
+# Fault name -> (HRESULT, how the Code attribute is written).
+PASSTHROUGH_FAULTS: Mapping[str, tuple[int, str]] = {
+    "provider_error_passthrough": (0x80041001, "decimal"),  # WBEM_E_FAILED
+    "not_supported_passthrough_hex": (0x8004100C, "hex"),  # WBEM_E_NOT_SUPPORTED
+    "class_missing_passthrough": (0x80041010, "decimal"),  # WBEM_E_INVALID_CLASS
+    "access_denied_passthrough": (0x80070005, "decimal"),  # E_ACCESSDENIED
+    "invalid_namespace_passthrough": (0x8004100E, "decimal"),  # WBEM_E_INVALID_NAMESPACE
+    "unknown_wmi_error_passthrough": (0x80041006, "decimal"),  # WBEM_E_OUT_OF_MEMORY
+}
 _WQL = re.compile(r"^\s*select\s+\*\s+from\s+(\w+)\s*$", re.IGNORECASE)
 
 
@@ -121,6 +136,12 @@ class WsmanFault(Exception):
         extended: Fields of a ``__ExtendedStatus`` object, if any.
         name: Short name for the request log.
         addressing: True when the fault is a WS-Addressing one (other fault Action).
+        code_text: How the Code attribute is written (default: unsigned decimal).
+        extended_namespace: ``wmi`` (the WMI plugin's URI) or ``dmtf`` (the DMTF CIM schema's,
+            properties typed ``cim:cimString``) for the ``__ExtendedStatus``.
+        activity_id: Add a ``p:ActivityId`` header, as WinRM 3.0 and later do.
+        relates: False to leave ``a:RelatesTo`` out.
+        wmi_error: Properties of an ``MSFT_WmiError`` that replaces the ``f:WSManFault`` detail.
     """
 
     def __init__(
@@ -136,7 +157,17 @@ class WsmanFault(Exception):
         extended: Mapping[str, str | None] | None = None,
         name: str | None = None,
         addressing: bool = False,
+        code_text: str | None = None,
+        extended_namespace: str = "wmi",
+        activity_id: bool = False,
+        relates: bool = True,
+        wmi_error: Mapping[str, Any] | None = None,
     ) -> None:
+        self.code_text = code_text if code_text is not None else str(wsman_code)
+        self.extended_namespace = extended_namespace
+        self.activity_id = activity_id
+        self.relates = relates
+        self.wmi_error = wmi_error
         self.code = code
         self.subcode = subcode
         self.reason = reason
@@ -164,6 +195,7 @@ class Request:
     filter_text: str | None = None
     filter_dialect: str | None = None
     context: str | None = None
+    operation_timeout: float | None = None
 
 
 def _q(ns: str, local: str) -> str:
@@ -223,7 +255,7 @@ def parse_request(data: bytes) -> Request:
         max_envelope = int(envelope_text) if envelope_text else DEFAULT_MAX_ENVELOPE
     except ValueError:
         max_envelope = DEFAULT_MAX_ENVELOPE
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {"operation_timeout": _seconds(_text(header, NS_W, "OperationTimeout"))}
     if action == ACTION_ENUMERATE and body is not None:
         enum = body.find(_q(NS_N, "Enumerate"))
         if enum is not None:
@@ -242,6 +274,15 @@ def parse_request(data: bytes) -> Request:
         action=action, resource_uri=resource_uri, message_id=message_id,
         max_envelope_size=max_envelope, body=body, **fields,
     )
+
+
+_DURATION = re.compile(r"^PT(\d+(?:\.\d+)?)S$")
+
+
+def _seconds(text: str | None) -> float | None:
+    """An xs:duration of seconds (``PT20S``, ``PT2.500S``), as clients send OperationTimeout."""
+    match = _DURATION.match(text or "")
+    return float(match.group(1)) if match else None
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -355,21 +396,60 @@ def class_missing(target: Target, form: str) -> WsmanFault:
     })
 
 
-def provider_error(target: Target) -> WsmanFault:
-    """The class is registered but its WDM provider cannot serve it."""
-    inner = "WMI provider could not perform the requested operation "
+def _root_wmi_status(target: Target, description: str | None) -> dict[str, str | None]:
+    """The __ExtendedStatus of a root\\wmi provider fault: WinMgmt ran the class's query."""
+    return {"Description": description, "Operation": "ExecQuery",
+            "ParameterInfo": f"select * from {target.class_name}", "ProviderName": "WinMgmt",
+            "StatusCode": None}
+
+
+def provider_error(target: Target, extended_namespace: str = "wmi") -> WsmanFault:
+    """The class is registered but its WDM provider cannot serve it (0x80338102)."""
+    inner = ("The WS-Management service cannot process the request. The WMI service reported "
+             "that the WMI provider could not perform the requested operation. ")
     return WsmanFault(
         "s:Receiver", "w:InternalError", inner, 0x80338102, inner,
         provider_message=inner,
-        extended={
-            "Description": "WDM specific return code: 4200",
-            "Operation": "ExecQuery" if target.via_wql else "Enumerate",
-            "ParameterInfo": f"select * from {target.class_name}",
-            "ProviderName": "WMIProv",
-            "StatusCode": None,
-        },
-        name="ProviderError",
+        extended=_root_wmi_status(target, "WDM specific return code: 4200"),
+        name="ProviderError", extended_namespace=extended_namespace,
     )
+
+
+def passthrough(name: str, target: Target) -> WsmanFault:
+    """A WMI error WinRM has no mapping for, passed through with its raw HRESULT as the Code."""
+    hresult, notation = PASSTHROUGH_FAULTS[name]
+    inner = ("The WS-Management service cannot process the request. The WMI service or the WMI "
+             f"provider returned an unknown error: HRESULT 0x{hresult:08x} ")
+    return WsmanFault(
+        "s:Receiver", "w:InternalError", inner, hresult, inner, provider_message=inner,
+        extended=_root_wmi_status(target, None), name=name, activity_id=True,
+        code_text=f"0x{hresult:08X}" if notation == "hex" else str(hresult),
+    )
+
+
+def wmi_error_only(target: Target) -> WsmanFault:
+    """A fault whose only detail is an MSFT_WmiError: no f:WSManFault, no a:RelatesTo."""
+    hresult = 0x8004100C  # WBEM_E_NOT_SUPPORTED: a WDM class without its driver's data block
+    reason = ("The WS-Management service cannot process the request. The WMI service or the WMI "
+              f"provider returned an unknown error: HRESULT 0x{hresult:08x} ")
+    return WsmanFault(
+        "s:Receiver", "w:InternalError", reason, hresult, name="wmi_error_only",
+        activity_id=True, relates=False,
+        wmi_error={"CIMStatusCode": 7, "CIMStatusCodeDescription": None, "ErrorSource": None,
+                   "ErrorSourceFormat": 0, "ErrorType": 0, "Message": "Not supported ",
+                   "MessageID": f"HRESULT 0x{hresult:08x}", "OwningEntity": None,
+                   "PerceivedSeverity": 0, "ProbableCause": 0, "error_Category": 6,
+                   "error_Code": hresult, "error_Type": "HRESULT",
+                   "error_WindowsErrorMessage": f"Not supported ({target.class_name}) "},
+    )
+
+
+def timed_out() -> WsmanFault:
+    """w:TimedOut: the provider did not answer within the request's OperationTimeout."""
+    text = ("The WS-Management service cannot complete the operation within the time specified "
+            "in OperationTimeout.")
+    return WsmanFault("s:Receiver", "w:TimedOut", text, 0x80338029, text, name="timed_out",
+                      activity_id=True)
 
 
 def access_denied() -> WsmanFault:
@@ -421,27 +501,37 @@ def new_uuid() -> str:
 
 
 def _envelope(
-    action: str, relates_to: str, extra_ns: Mapping[str, str] | None = None
+    action: str, relates_to: str | None, extra_ns: Mapping[str, str] | None = None,
+    shapes: frozenset[str] = frozenset(), activity_id: bool = False,
 ) -> tuple[Node, Node]:
     attrs = {"xml:lang": "en-US"}
-    attrs.update({f"xmlns:{k}": v for k, v in {**_ENVELOPE_NS, **(extra_ns or {})}.items()})
+    declared = _BARE_ENVELOPE_NS if "bare_envelope" in shapes else _ENVELOPE_NS
+    attrs.update({f"xmlns:{k}": v for k, v in {**declared, **(extra_ns or {})}.items()})
     env = Node("s:Envelope", attrs)
     header = env.add("s:Header")
     header.add("a:Action", action)
     header.add("a:MessageID", new_uuid())
+    if activity_id:
+        header.add("p:ActivityId", str(uuid.uuid4()).upper())
     header.add("a:To", ANONYMOUS)
-    header.add("a:RelatesTo", relates_to)
+    if relates_to is not None:
+        header.add("a:RelatesTo", relates_to)
     body = env.add("s:Body")
     return env, body
 
 
-def format_cim_datetime(moment: datetime) -> str:
-    """cim:Datetime as Windows writes it: local time with its offset, fraction without zeros."""
+def format_cim_datetime(moment: datetime, zulu: bool = False) -> str:
+    """cim:Datetime as Windows writes it: local time with its offset, fraction without zeros.
+
+    With ``zulu``, a zero offset is written ``Z``, as Server 2008 R2 does.
+    """
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         text += "." + f"{moment.microsecond:06d}".rstrip("0")
     offset = moment.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    if zulu and minutes == 0:
+        return text + "Z"
     sign = "+" if minutes >= 0 else "-"
     minutes = abs(minutes)
     return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
@@ -452,30 +542,48 @@ def class_uri(namespace: str, class_name: str) -> str:
     return f"{WMI_URI_PREFIX}{namespace}/{class_name}"
 
 
-def instance_node(namespace: str, class_name: str, properties: Mapping[str, Any]) -> Node:
+def instance_node(namespace: str, class_name: str, properties: Mapping[str, Any],
+                  shapes: frozenset[str] = frozenset(), uri: str | None = None,
+                  typed: bool = False) -> Node:
     """One instance: properties in ordinal (alphabetical) order, typed as Windows writes them.
 
     Values: None -> xsi:nil, bool -> true/false, int -> decimal, datetime -> cim:Datetime,
-    list -> the element repeated, str -> text.
+    list -> the element repeated, str -> text. Shapes: ``no_xml_lang`` leaves ``xml:lang``
+    off the instance, ``case_insensitive_order`` sorts ``CSName`` after ``CreationClassName``,
+    ``zulu`` writes a zero offset as ``Z``. ``uri`` replaces the class URI (the DMTF schema's
+    for a ``__ExtendedStatus``); ``typed`` adds ``xsi:type="cim:cimString"`` and the like.
     """
-    node = Node(f"p:{class_name}", {
-        "xmlns:p": class_uri(namespace, class_name),
+    attrs = {
+        "xmlns:p": uri or class_uri(namespace, class_name),
         "xmlns:cim": NS_CIM,
         "xmlns:xsi": NS_XSI,
         "xsi:type": f"p:{class_name}_Type",
-        "xml:lang": "en-US",
-    })
-    for name in sorted(properties):
+    }
+    if "no_xml_lang" not in shapes:
+        attrs["xml:lang"] = "en-US"
+    node = Node(f"p:{class_name}", attrs)
+    order = str.lower if "case_insensitive_order" in shapes else None
+    for name in sorted(properties, key=order):
         for value in _as_list(properties[name]):
+            types = {"xsi:type": _cim_type(value)} if typed else {}
             if value is None:
-                node.add(f"p:{name}", **{"xsi:nil": "true"})
+                node.add(f"p:{name}", **{"xsi:nil": "true"}, **types)
             elif isinstance(value, bool):
-                node.add(f"p:{name}", "true" if value else "false")
+                node.add(f"p:{name}", "true" if value else "false", **types)
             elif isinstance(value, datetime):
-                node.add(f"p:{name}").add("cim:Datetime", format_cim_datetime(value))
+                node.add(f"p:{name}").add(
+                    "cim:Datetime", format_cim_datetime(value, "zulu" in shapes))
             else:
-                node.add(f"p:{name}", str(value))
+                node.add(f"p:{name}", str(value), **types)
     return node
+
+
+def _cim_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "cim:cimBoolean"
+    if isinstance(value, int):
+        return "cim:cimUnsignedInt"
+    return "cim:cimString"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -484,11 +592,16 @@ def _as_list(value: Any) -> list[Any]:
 
 def enumerate_response(
     relates_to: str, context: str, items: Sequence[Node], end: bool, optimize: bool,
+    shapes: frozenset[str] = frozenset(),
 ) -> bytes:
-    """An EnumerateResponse; with optimization the first items ride inline (w:Items)."""
-    env, body = _envelope(NS_N + "/EnumerateResponse", relates_to)
+    """An EnumerateResponse; with optimization the first items ride inline (w:Items).
+
+    Shapes: ``bare_envelope`` declares only s, a, n, w; ``empty_context`` writes the context of
+    an ended enumeration as an empty ``<n:EnumerationContext></n:EnumerationContext>``.
+    """
+    env, body = _envelope(NS_N + "/EnumerateResponse", relates_to, shapes=shapes)
     resp = body.add("n:EnumerateResponse")
-    resp.add("n:EnumerationContext", context)
+    resp.add("n:EnumerationContext", "" if end and "empty_context" in shapes else context)
     if optimize:
         holder = resp.add("w:Items")
         holder.children.extend(items)
@@ -497,9 +610,10 @@ def enumerate_response(
     return env.to_bytes()
 
 
-def pull_response(relates_to: str, context: str | None, items: Sequence[Node], end: bool) -> bytes:
+def pull_response(relates_to: str, context: str | None, items: Sequence[Node], end: bool,
+                  shapes: frozenset[str] = frozenset()) -> bytes:
     """A PullResponse; Items and EndOfSequence are in the n: namespace here."""
-    env, body = _envelope(NS_N + "/PullResponse", relates_to)
+    env, body = _envelope(NS_N + "/PullResponse", relates_to, shapes=shapes)
     resp = body.add("n:PullResponse")
     if not end and context is not None:
         resp.add("n:EnumerationContext", context)
@@ -517,9 +631,10 @@ def release_response(relates_to: str) -> bytes:
 
 
 def fault_response(fault: WsmanFault, relates_to: str, machine: str) -> bytes:
-    """A SOAP 1.2 fault with the f:WSManFault detail Windows adds."""
+    """A SOAP 1.2 fault with the f:WSManFault detail Windows adds (or an MSFT_WmiError)."""
     action = ACTION_FAULT_ADDRESSING if fault.addressing else ACTION_FAULT_WSMAN
-    env, body = _envelope(action, relates_to or new_uuid(), {"f": NS_F, "xsi": NS_XSI})
+    env, body = _envelope(action, (relates_to or new_uuid()) if fault.relates else None,
+                          {"f": NS_F, "xsi": NS_XSI}, activity_id=fault.activity_id)
     node = body.add("s:Fault")
     code = node.add("s:Code")
     code.add("s:Value", fault.code)
@@ -528,19 +643,27 @@ def fault_response(fault: WsmanFault, relates_to: str, machine: str) -> bytes:
     detail = node.add("s:Detail")
     if fault.fault_detail:
         detail.add("w:FaultDetail", FAULT_DETAIL + fault.fault_detail)
-    outer = detail.add("f:WSManFault", Code=str(fault.wsman_code), Machine=machine)
+    if fault.wmi_error is not None:
+        error = instance_node("", "MSFT_WmiError", fault.wmi_error, frozenset({"no_xml_lang"}),
+                              uri=NS_DMTF_CIM_SCHEMA + "MSFT_WmiError", typed=True)
+        error.attrs = {"b:IsCIM_Error": "true", "xmlns:b": NS_CIMBINDING, **error.attrs}
+        detail.children.append(error)
+        return env.to_bytes()
+    outer = detail.add("f:WSManFault", Code=fault.code_text, Machine=machine)
     if fault.provider_message is None:
         outer.add("f:Message", fault.message)
         return env.to_bytes()
     provider = outer.add("f:Message").add(
         "f:ProviderFault", provider=WMI_PLUGIN, path=WMI_PLUGIN_PATH
     )
-    inner = provider.add("f:WSManFault", Code=str(fault.wsman_code), Machine=machine)
+    inner = provider.add("f:WSManFault", Code=fault.code_text, Machine=machine)
     inner.add("f:Message", fault.provider_message)
     if fault.extended is not None:
-        provider.add("f:ExtendedError").children.append(
-            instance_node("root/cimv2", "__ExtendedStatus", fault.extended)
-        )
+        dmtf = fault.extended_namespace == "dmtf"
+        provider.add("f:ExtendedError").children.append(instance_node(
+            "root/cimv2", "__ExtendedStatus", fault.extended,
+            frozenset({"no_xml_lang"}) if dmtf else frozenset(),
+            uri=NS_DMTF_CIM_SCHEMA + "__ExtendedStatus" if dmtf else None, typed=dmtf))
     return env.to_bytes()
 
 

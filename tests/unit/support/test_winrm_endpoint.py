@@ -588,9 +588,16 @@ def test_fleet_scenario_end_to_end(tmp_path: Path) -> None:
     [
         ({"hosts": {"h": {"fault": "boom"}}},
          "scenario hosts.h.fault: expected one of ['class_missing', 'class_missing_wql', "
-         "'class_missing_uri', 'provider_error', 'access_denied', 'http_500_junk', "
-         "'malformed_xml', 'entity_bomb', 'slow', 'drop', 'oversized', 'wrong_password'], "
-         "got 'boom' (str)"),
+         "'class_missing_uri', 'provider_error', 'access_denied', 'provider_error_dmtf', "
+         "'wmi_error_only', 'timed_out', 'provider_error_passthrough', "
+         "'not_supported_passthrough_hex', 'class_missing_passthrough', "
+         "'access_denied_passthrough', 'invalid_namespace_passthrough', "
+         "'unknown_wmi_error_passthrough', 'http_500_junk', 'malformed_xml', 'entity_bomb', "
+         "'slow', 'drop', 'oversized', 'wrong_password'], got 'boom' (str)"),
+        ({"hosts": {"h": {"shapes": ["bare_envelope", "windows"]}}},
+         "scenario hosts.h.shapes: expected one of ['bare_envelope', 'no_xml_lang', "
+         "'case_insensitive_order', 'empty_context', 'first_page_one', 'zulu'], got 'windows' "
+         "(str)"),
         ({"hosts": {"h": {"growth": {"Bogus": 1}}}},
          "scenario hosts.h.growth.Bogus: expected a counter key or WMI member name of "
          "MSiSCSI_MMIPSECStats, got 'Bogus' (str)"),
@@ -602,7 +609,8 @@ def test_fleet_scenario_end_to_end(tmp_path: Path) -> None:
          "scenario hosts.h.counters.key_updates: expected an integer "
          "0..18446744073709551615, got -1 (int)"),
     ],
-    ids=["unknown-fault", "unknown-counter", "phase-unknown-host", "no-hosts", "negative-counter"],
+    ids=["unknown-fault", "unknown-shape", "unknown-counter", "phase-unknown-host", "no-hosts",
+         "negative-counter"],
 )
 def test_scenario_errors(scenario: dict[str, Any], message: str) -> None:
     with pytest.raises(ScenarioError, match=re.escape(message)):
@@ -830,3 +838,121 @@ def test_a_failed_start_closes_every_listener(
     for port in ports:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+# ---------------------------------------------------------------- Windows reply shapes (issue 12)
+
+
+def raw_enumerate(ep: Endpoint, host: str, uri: str = CLASS_URI) -> tuple[int, bytes]:
+    proto = client(ep, host)
+    header = proto.build_wsman_header(ENUMERATE, uri)
+    header["env:Body"] = enumerate_body()
+    response = post_raw(ep, host, xmltodict.unparse({"env:Envelope": header}).encode())
+    return response.status, response.read()
+
+
+def test_server_2008r2_success_envelope_declares_only_s_a_n_w(ep: Endpoint) -> None:
+    status, body = raw_enumerate(ep, "windows_2008r2")
+    assert status == 200
+    envelope = body[:body.index(b">") + 1].decode()
+    assert re.findall(r'xmlns:(\w+)=', envelope) == ["s", "a", "n", "w"]
+    root = fromstring(body)
+    (item,) = items_of(root)  # one item although MaxElements is 32000, and no EndOfSequence
+    assert item.get("{http://www.w3.org/XML/1998/namespace}lang") is None
+    assert root.find("s:Body/n:EnumerateResponse/w:EndOfSequence", NS) is None
+    assert root.findtext("s:Body/n:EnumerateResponse/n:EnumerationContext", namespaces=NS)
+
+
+def test_server_2008r2_orders_properties_case_insensitively_and_writes_zulu(ep: Endpoint) -> None:
+    (item,) = read_all(ep, "windows_2008r2", OS_URI)
+    names = [local(c.tag) for c in item]
+    assert names == sorted(names, key=str.lower) != sorted(names)
+    assert names.index("CreationClassName") < names.index("CSName")
+    boot = item.find(f"{{{OS_URI}}}LastBootUpTime/cim:Datetime", NS)
+    assert boot is not None and boot.text == "2026-11-20T07:12:03.5Z"
+
+
+def test_an_ended_enumeration_can_carry_an_empty_context(ep: Endpoint) -> None:
+    status, body = raw_enumerate(ep, "windows_2008r2_one_page")
+    assert status == 200
+    assert b"<n:EnumerationContext></n:EnumerationContext>" in body
+    assert b"<w:EndOfSequence/>" in body
+
+
+PASSTHROUGH_CASES = [
+    ("provider_error_passthrough", 'Code="2147749889"', "HRESULT 0x80041001"),
+    ("not_supported_passthrough_hex", 'Code="0x8004100C"', "HRESULT 0x8004100c"),
+    ("class_missing_passthrough", 'Code="2147749904"', "HRESULT 0x80041010"),
+    ("access_denied_passthrough", 'Code="2147942405"', "HRESULT 0x80070005"),
+    ("invalid_namespace_passthrough", 'Code="2147749902"', "HRESULT 0x8004100e"),
+    ("unknown_wmi_error_passthrough", 'Code="2147749894"', "HRESULT 0x80041006"),
+]
+
+
+@pytest.mark.parametrize(("host", "code", "hresult"), PASSTHROUGH_CASES,
+                         ids=[c[0] for c in PASSTHROUGH_CASES])
+def test_pass_through_hresult_faults(ep: Endpoint, host: str, code: str, hresult: str) -> None:
+    status, raw = raw_enumerate(ep, host)
+    body = raw.decode()
+    assert status == 500
+    assert body.count(code) == 2  # the outer and the provider's f:WSManFault
+    assert ("The WMI service or the WMI provider returned an unknown error: " + hresult) in body
+    assert "<p:ActivityId>" in body
+    status_xml = body[body.index("<p:__ExtendedStatus"):]
+    for part in ("<p:Operation>ExecQuery</p:Operation>",
+                 "<p:ParameterInfo>select * from MSiSCSI_MMIPSECStats</p:ParameterInfo>",
+                 "<p:ProviderName>WinMgmt</p:ProviderName>", '<p:Description xsi:nil="true"/>'):
+        assert part in status_xml
+    assert ep.requests(host)[-1]["fault"] == host
+
+
+def test_provider_fault_with_the_dmtf_extended_status(ep: Endpoint) -> None:
+    status, raw = raw_enumerate(ep, "provider_error_dmtf")
+    body = raw.decode()
+    assert status == 500
+    assert ('xmlns:p="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/__ExtendedStatus"'
+            in body)
+    assert ('<p:Description xsi:type="cim:cimString">WDM specific return code: 4200'
+            '</p:Description>') in body
+    assert 'Code="2150859010"' in body
+
+
+def test_a_fault_with_only_an_msft_wmierror_and_no_relates_to(ep: Endpoint) -> None:
+    status, raw = raw_enumerate(ep, "wmi_error_only")
+    root = fromstring(raw)
+    assert status == 500
+    assert root.find("s:Header/a:RelatesTo", NS) is None
+    assert root.find("s:Body/s:Fault/s:Detail/f:WSManFault", NS) is None
+    error = root.find("s:Body/s:Fault/s:Detail/{http://schemas.dmtf.org/wbem/wscim/1/"
+                      "cim-schema/2/MSFT_WmiError}MSFT_WmiError", NS)
+    assert error is not None
+    assert props(error)["error_Code"] == "2147749900"
+    assert props(error)["MessageID"] == "HRESULT 0x8004100c"
+
+
+def test_timed_out_fault_comes_after_the_operation_timeout(ep: Endpoint) -> None:
+    # A hung provider: the answer is held for the request's OperationTimeout (pywinrm: PT1S).
+    proto = client(ep, "timed_out", operation_timeout_sec=1, read_timeout_sec=4)
+    header = proto.build_wsman_header(ENUMERATE, CLASS_URI)
+    header["env:Body"] = enumerate_body()
+    assert header["env:Header"]["w:OperationTimeout"] == "PT1S"
+    started = time.monotonic()
+    response = post_raw(ep, "timed_out", xmltodict.unparse({"env:Envelope": header}).encode())
+    status, raw = response.status, response.read()
+    assert time.monotonic() - started >= 1.0
+    root = fromstring(raw)
+    assert status == 500
+    assert root.findtext("s:Body/s:Fault/s:Code/s:Value", namespaces=NS) == "s:Receiver"
+    assert root.findtext("s:Body/s:Fault/s:Code/s:Subcode/s:Value", namespaces=NS) == "w:TimedOut"
+    fault = root.find("s:Body/s:Fault/s:Detail/f:WSManFault", NS)
+    assert fault is not None and fault.get("Code") == "2150858793"
+
+
+def test_fault_scope_pull_faults_after_the_first_page(ep: Endpoint) -> None:
+    proto = client(ep, "partial_provider_error")
+    root = send(proto, ENUMERATE, CLASS_URI, enumerate_body())[1]
+    assert len(items_of(root)) == 1
+    context = root.findtext("s:Body/n:EnumerateResponse/n:EnumerationContext", namespaces=NS)
+    with pytest.raises(WSManFaultError) as info:
+        send(proto, PULL, CLASS_URI, pull_body(context or ""))
+    assert info.value.wsman_fault_code == 0x80041001

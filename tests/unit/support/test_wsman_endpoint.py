@@ -85,6 +85,12 @@ def test_pages_are_pulled(inventory: dict[str, WinRMSettings]) -> None:
     pytest.param("class_missing_uri", "class_not_found", id="class-missing-uri"),
     pytest.param("provider_error", "provider_error", id="provider-error"),
     pytest.param("no_instances", "no_instances", id="no-instances"),
+    pytest.param("provider_error_passthrough", "provider_error", id="pass-through-decimal"),
+    pytest.param("not_supported_passthrough_hex", "provider_error", id="pass-through-hex"),
+    pytest.param("class_missing_passthrough", "class_not_found", id="pass-through-class"),
+    pytest.param("provider_error_dmtf", "provider_error", id="dmtf-extended-status"),
+    pytest.param("wmi_error_only", "provider_error", id="msft-wmierror-only"),
+    pytest.param("partial_provider_error", "provider_error", id="partial-enumeration"),
 ])
 def test_outcomes(inventory: dict[str, WinRMSettings], host: str, reason: str) -> None:
     with Session(inventory[host]) as session:
@@ -96,6 +102,11 @@ def test_outcomes(inventory: dict[str, WinRMSettings], host: str, reason: str) -
 
 @pytest.mark.parametrize(("host", "error", "unreachable"), [
     pytest.param("access_denied", WSManFault, False, id="access-denied"),
+    pytest.param("access_denied_passthrough", WSManFault, False, id="access-denied-pass-through"),
+    pytest.param("invalid_namespace_passthrough", WSManFault, False, id="invalid-namespace"),
+    pytest.param("unknown_wmi_error_passthrough", WSManFault, False, id="unknown-hresult"),
+    pytest.param("partial_unknown_error", WSManFault, False, id="partial-unknown-hresult"),
+    pytest.param("timed_out", WSManFault, False, id="timed-out"),
     pytest.param("wrong_password", WSManTransportError, False, id="wrong-password"),
     pytest.param("entity_bomb", XmlRefusedError, False, id="entity-bomb"),
     pytest.param("oversized", ResponseTooLargeError, False, id="oversized"),
@@ -110,3 +121,36 @@ def test_failures(inventory: dict[str, WinRMSettings], host: str, error: type[Ex
     assert caught.type is error
     assert caught.value.unreachable is unreachable
     assert f"127.0.0.1:{settings.port}" in str(caught.value)
+
+
+@pytest.mark.parametrize(("host", "round_trips"), [
+    # One item per Enumerate however large MaxElements is, so a Pull always follows: the
+    # class (2 instances: the Pull brings the second and ends), then Win32_OperatingSystem
+    # (its Pull brings nothing and ends).
+    pytest.param("windows_2008r2", 4, id="first-page-one"),
+    pytest.param("windows_2008r2_one_page", 2, id="empty-context-end-of-sequence"),
+])
+def test_windows_2008r2_reply_shapes(inventory: dict[str, WinRMSettings], host: str,
+                                     round_trips: int) -> None:
+    with Session(inventory[host]) as session:
+        snapshot = collect_snapshot(session, include_inactive=True)
+    assert validate_snapshot(snapshot) is snapshot
+    assert snapshot["available"] is True
+    assert snapshot["boot_time"] == BOOT_TIME  # written 2026-11-20T07:12:03.5Z
+    assert (session.round_trips, session.warnings) == (round_trips, [])
+
+
+@pytest.mark.parametrize(("host", "words"), [
+    pytest.param("timed_out", "within its OperationTimeout of 2 s: fault 0x80338029",
+                 id="timed-out"),
+    pytest.param("invalid_namespace_passthrough", "fault 0x8004100E WBEM_E_INVALID_NAMESPACE",
+                 id="invalid-namespace"),
+    pytest.param("unknown_wmi_error_passthrough", "fault 0x80041006 (InternalError)",
+                 id="unknown-hresult-named"),
+    pytest.param("access_denied_passthrough", "The account needs administrator rights",
+                 id="access-denied-hint"),
+])
+def test_failure_messages(inventory: dict[str, WinRMSettings], host: str, words: str) -> None:
+    with pytest.raises(WSManFault) as caught, Session(inventory[host]) as session:
+        collect_snapshot(session)
+    assert words in str(caught.value)

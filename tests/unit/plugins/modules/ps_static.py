@@ -327,7 +327,12 @@ def check_hygiene(path: Path) -> list[str]:
       ``Set-StrictMode`` call;
     - no ``+=`` inside a loop unless its variable is type-constrained to a number (on an array,
       ``+=`` copies the whole array each time);
-    - every ``Get-CimInstance`` has ``-ErrorAction Stop`` (CIM errors are non-terminating);
+    - every ``Get-CimInstance`` has ``-ErrorAction Stop`` (CIM errors are non-terminating) and
+      ``-OperationTimeoutSec`` (a hung WMI provider would block the task forever);
+    - no ``.ToUniversalTime()`` (on a local-kind CIM datetime it guesses inside the repeated
+      fall-back DST hour);
+    - no ``$_`` in a ``switch`` clause (there it is the value switched on, not the caught
+      error record a ``FailJson`` wants);
     - no ``[double]``, ``[math]``, ``[bigint]`` or ``Measure-Object``, which would turn uint64
       counters into floats (or objects).
     """
@@ -350,6 +355,14 @@ def check_hygiene(path: Path) -> list[str]:
                                        and _text(target).lower() in numeric):
                 problems.append(f"{path.name}: {_where(node)}: '+=' in a loop on "
                                 f"{_text(target)!r}: build arrays with @(foreach ...)")
+        elif node.type == "switch_clause":
+            problems += [f"{path.name}: {_where(v)}: $_ in a switch clause is the switched "
+                         "value, not the error record: save the record before the switch"
+                         for v in walk(node) if v.type == "variable" and _text(v) == "$_"]
+        elif (node.type == "member_name"
+              and _text(node).lower() == "touniversaltime"):
+            problems.append(f"{path.name}: {_where(node)}: .ToUniversalTime() guesses inside "
+                            "the repeated DST hour: use the CIM datetime's own offset")
         elif node.type == "type_literal" and _text(node).strip("[]").lower() in FORBIDDEN_TYPES:
             problems.append(f"{path.name}: {_where(node)}: {_text(node)} would turn uint64 "
                             "counters into floats")
@@ -361,7 +374,17 @@ def check_hygiene(path: Path) -> list[str]:
         if name in ("get-ciminstance", "gcim") and not _has_stop(command):
             problems.append(f"{path.name}: {_where(command)}: Get-CimInstance without "
                             "-ErrorAction Stop (its CIM errors are non-terminating)")
+        if name in ("get-ciminstance", "gcim") and not _has_parameter(command,
+                                                                     "-operationtimeoutsec"):
+            problems.append(f"{path.name}: {_where(command)}: Get-CimInstance without "
+                            "-OperationTimeoutSec (a hung WMI provider would block forever)")
     return problems
+
+
+def _has_parameter(command: tree_sitter.Node, name: str) -> bool:
+    """True if a command names the parameter ``name`` (``-Name`` or ``-Name:value``)."""
+    return any(n.type == "command_parameter" and _text(n).rstrip(":").lower() == name
+               for n in walk(command))
 
 
 def _has_stop(command: tree_sitter.Node) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _wsman as w
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wmi_errors import WMI_ERRORS, WmiError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import (
     ResponseTooLargeError,
     Target,
@@ -304,10 +305,29 @@ FAULT_CASES = [
                  "ERROR_WSMAN_WMI_SVC_ACCESS_DENIED", f"{{{w.NS_WSMAN}}}AccessDenied",
                  "The WS-Management service cannot process the request. The WMI service "
                  "returned an 'access denied' error.", id="access-denied"),
-    pytest.param("fault_operation_timeout.xml", None, 0x80338029,
+    pytest.param("fault_operation_timeout.xml", "timed_out", 0x80338029,
                  "ERROR_WSMAN_OPERATION_TIMEDOUT", f"{{{w.NS_WSMAN}}}TimedOut",
                  "The WS-Management service cannot complete the operation within the time "
-                 "specified in OperationTimeout.", id="other-fault"),
+                 "specified in OperationTimeout.", id="timed-out"),
+    # OMI's parser test (TestTimeoutResponse): p:ActivityId header, empty xml:lang.
+    pytest.param("fault_timed_out_activity_id.xml", "timed_out", 0x80338029,
+                 "ERROR_WSMAN_OPERATION_TIMEDOUT", f"{{{w.NS_WSMAN}}}TimedOut",
+                 "The WS-Management service cannot complete the operation within the time "
+                 "specified in OperationTimeout.", id="timed-out-activity-id"),
+    pytest.param("fault_passthrough_hresult.xml", "provider_error", 0x80041001,
+                 "WBEM_E_FAILED", f"{{{w.NS_WSMAN}}}InternalError",
+                 "The WS-Management service cannot process the request. The WMI service or the "
+                 "WMI provider returned an unknown error: HRESULT 0x80041001",
+                 id="pass-through-hresult"),
+    pytest.param("fault_extended_status_dmtf.xml", "provider_error", 0x80338102,
+                 "ERROR_WSMAN_WMI_PROVIDER_NOT_CAPABLE", f"{{{w.NS_WSMAN}}}InternalError",
+                 "The WS-Management service cannot process the request. The WMI service "
+                 "reported that the WMI provider could not perform the requested operation. "
+                 "(WDM specific return code: 4200)", id="provider-error-dmtf-extended-status"),
+    # pywinrm's MSFT_WmiError fault: no f:WSManFault, no a:RelatesTo.
+    pytest.param("fault_msft_wmierror_only.xml", "provider_error", 0x8004100C,
+                 "WBEM_E_NOT_SUPPORTED", f"{{{w.NS_WSMAN}}}InternalError", "Not supported",
+                 id="msft-wmierror-only"),
 ]
 
 
@@ -360,6 +380,13 @@ def test_the_wdm_return_code_comes_from_the_extended_status() -> None:
     pytest.param(0x80338003, None, None, "WDM specific return code: 4200", "provider_error",
                  id="wdm-return-code"),
     pytest.param(0x80041003, None, None, None, "access_denied", id="wbem-access-denied"),
+    pytest.param(None, f"{{{w.NS_WSMAN}}}TimedOut", None, None, "timed_out",
+                 id="subcode-timed-out"),
+    pytest.param(0x80041006, f"{{{w.NS_WSMAN}}}InternalError", None, None, None,
+                 id="unknown-wmi-hresult-fails"),
+    # The WMI table wins over a subcode: a pass-through access denied is access denied.
+    pytest.param(0x80070005, f"{{{w.NS_WSMAN}}}InternalError", None, None, "access_denied",
+                 id="pass-through-access-denied"),
     pytest.param(None, "{urn:not-wsman}CannotProcessFilter", None, None, None,
                  id="same-local-name-other-namespace"),
     pytest.param(None, None, None, None, None, id="empty"),
@@ -382,3 +409,64 @@ def test_fault_codes_in_any_notation(text: str, value: int | None) -> None:
     with pytest.raises(WSManFault) as caught:
         w.parse_enumerate_response(data, request(STATS_ID))
     assert caught.value.code == value
+
+
+@pytest.mark.parametrize("error", WMI_ERRORS, ids=[e.name for e in WMI_ERRORS])
+@pytest.mark.parametrize("notation", ["decimal", "hex", "signed"])
+def test_a_pass_through_hresult_is_classified_by_the_wmi_table(error: WmiError,
+                                                                 notation: str) -> None:
+    # WinRM's "unknown error: HRESULT 0x8004xxxx" carries the raw HRESULT as the Code, written
+    # in decimal by Windows (hex and signed accepted too).
+    code = error.code
+    text = {"decimal": str(code), "hex": f"0x{code:08X}", "signed": str(code - 2**32)}[notation]
+    data = load("fault_passthrough_hresult.xml").replace(b'Code="2147749889"',
+                                                         f'Code="{text}"'.encode())
+    with pytest.raises(WSManFault) as caught:
+        w.parse_enumerate_response(data, request(STATS_ID))
+    assert caught.value.code == code
+    assert caught.value.outcome == error.outcome
+    assert caught.value.name == error.name
+
+
+def test_an_unknown_pass_through_hresult_is_a_failure_naming_the_code() -> None:
+    data = load("fault_passthrough_hresult.xml").replace(b'Code="2147749889"',
+                                                         b'Code="2147749894"')
+    with pytest.raises(WSManFault) as caught:
+        w.parse_enumerate_response(data, request(STATS_ID))
+    assert caught.value.outcome is None
+    assert str(caught.value) == (
+        f"wsman: win1:5986 (user 'ops') answered Enumerate of {w.STATS_CLASS_URI} with fault "
+        "0x80041006 (InternalError): The WS-Management service cannot process the request. The "
+        "WMI service or the WMI provider returned an unknown error: HRESULT 0x80041001")
+
+
+def test_an_msft_wmierror_without_error_code_is_read_from_its_message_id() -> None:
+    data = re.sub(rb"<p:error_Code [^>]*>\d+</p:error_Code>", b"",
+                  load("fault_msft_wmierror_only.xml"))
+    assert b"error_Code" not in data
+    with pytest.raises(WSManFault) as caught:
+        w.parse_enumerate_response(data, request(STATS_ID))
+    assert caught.value.code == 0x8004100C
+    assert caught.value.outcome == "provider_error"
+
+
+def test_the_extended_status_is_matched_by_local_name_and_kept_in_the_message() -> None:
+    with pytest.raises(WSManFault) as caught:
+        w.parse_enumerate_response(load("fault_extended_status_dmtf.xml"), request(STATS_ID))
+    assert caught.value.extended_description == "WDM specific return code: 4200"
+    with pytest.raises(WSManFault) as caught:
+        w.parse_enumerate_response(load("fault_passthrough_hresult.xml"), request(STATS_ID))
+    assert caught.value.extended_description is None  # xsi:nil Description
+
+
+def test_a_timed_out_fault_names_the_operation_timeout() -> None:
+    with pytest.raises(WSManFault) as caught:
+        w.parse_enumerate_response(load("fault_timed_out_activity_id.xml"), request(STATS_ID))
+    assert caught.value.operation_timeout_sec == 20
+    assert str(caught.value) == (
+        f"wsman: win1:5986 (user 'ops') did not finish Enumerate of {w.STATS_CLASS_URI} within "
+        "its OperationTimeout of 20 s: fault 0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT "
+        "(TimedOut): The WS-Management service cannot complete the operation within the time "
+        "specified in OperationTimeout. A WMI provider (the iSCSI adapter's WDM driver) is hung "
+        "or slow; the task fails rather than waiting. Raise ansible_winrm_operation_timeout_sec "
+        "if the provider is only slow")

@@ -209,9 +209,11 @@ def test_an_endless_enumeration_is_stopped_and_released_and_a_failed_release_war
     assert sender.body(3).findtext(RELEASE_CONTEXT) == "uuid:0F3C2A11-7E55-4B8C-A0E2-1D2C3B4A5004"
     assert session.warnings == [
         f"could not release the enumeration of {w.STATS_CLASS_URI}: wsman: win1:5986 (user "
-        f"'ops') answered Release of {w.STATS_CLASS_URI} with fault 0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT "
-        "(TimedOut): The WS-Management service cannot complete the operation within the time "
-        "specified in OperationTimeout."]
+        f"'ops') did not finish Release of {w.STATS_CLASS_URI} within its OperationTimeout of "
+        "20 s: fault 0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT (TimedOut): The WS-Management "
+        "service cannot complete the operation within the time specified in OperationTimeout. "
+        "A WMI provider (the iSCSI adapter's WDM driver) is hung or slow; the task fails rather "
+        "than waiting. Raise ansible_winrm_operation_timeout_sec if the provider is only slow"]
 
 
 def test_too_many_items_in_one_reply_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,6 +241,16 @@ def test_too_many_items_in_one_reply_is_refused(monkeypatch: pytest.MonkeyPatch)
                  "The WS-Management service cannot process the request. The WMI service "
                  "reported that the WMI provider could not perform the requested operation. "
                  "(WDM specific return code: 4200)", id="provider-error"),
+    pytest.param("fault_extended_status_dmtf.xml", "provider_error",
+                 "The WS-Management service cannot process the request. The WMI service "
+                 "reported that the WMI provider could not perform the requested operation. "
+                 "(WDM specific return code: 4200)", id="provider-error-dmtf-extended-status"),
+    pytest.param("fault_passthrough_hresult.xml", "provider_error",
+                 "The WS-Management service cannot process the request. The WMI service or the "
+                 "WMI provider returned an unknown error: HRESULT 0x80041001",
+                 id="provider-error-pass-through-hresult"),
+    pytest.param("fault_msft_wmierror_only.xml", "provider_error", "Not supported",
+                 id="provider-error-msft-wmierror-only"),
 ])
 def test_documented_faults_become_unavailable_snapshots(fault: str, reason: str,
                                                         message: str) -> None:
@@ -266,12 +278,57 @@ def test_access_denied_fails_naming_the_account_and_the_fix() -> None:
     assert caught.value.outcome == "access_denied"
 
 
-def test_other_faults_fail() -> None:
-    sender = ScriptedSender([("Enumerate", Reply(500, load("fault_operation_timeout.xml")))])
+def test_a_timed_out_provider_fails_the_task_and_is_not_unreachable() -> None:
+    sender = ScriptedSender([("Enumerate", Reply(500, load("fault_timed_out_activity_id.xml")))])
     with pytest.raises(WSManFault, match=re.escape(
-            f"wsman: win1:5986 (user 'ops') answered Enumerate of {w.STATS_CLASS_URI} with fault "
-            "0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT (TimedOut)")):
+            f"wsman: win1:5986 (user 'ops') did not finish Enumerate of {w.STATS_CLASS_URI} "
+            "within its OperationTimeout of 20 s: fault 0x80338029 "
+            "ERROR_WSMAN_OPERATION_TIMEDOUT (TimedOut)")) as caught:
         collect(sender, STATS_ID)
+    assert caught.value.outcome == "timed_out"
+    assert caught.value.unreachable is False
+
+
+@pytest.mark.parametrize(("code", "outcome", "words"), [
+    pytest.param(2147749894, None, "with fault 0x80041006 (InternalError)", id="unknown-hresult"),
+    pytest.param(2147749902, "invalid_namespace", "with fault 0x8004100E "
+                 "WBEM_E_INVALID_NAMESPACE (InternalError)", id="invalid-namespace"),
+])
+def test_other_faults_fail_naming_the_code(code: int, outcome: str | None, words: str) -> None:
+    fault = load("fault_passthrough_hresult.xml").replace(b'Code="2147749889"',
+                                                          f'Code="{code}"'.encode())
+    sender = ScriptedSender([("Enumerate", Reply(500, fault))])
+    with pytest.raises(WSManFault, match=re.escape(
+            f"wsman: win1:5986 (user 'ops') answered Enumerate of {w.STATS_CLASS_URI} "
+            + words)) as caught:
+        collect(sender, STATS_ID)
+    assert caught.value.outcome == outcome
+
+
+def test_a_provider_fault_after_some_instances_is_unavailable_and_released() -> None:
+    # Partial enumerations are never returned as data: a fault on a Pull after the first page
+    # is classified like the same fault on the Enumerate (the module's Get-CimInstance, with
+    # -ErrorAction Stop, returns nothing either).
+    fault = load("fault_passthrough_hresult.xml").replace(STATS_ID.encode(), PULL1_ID.encode())
+    sender = ScriptedSender([("Enumerate", load("enumerate_needs_pull.xml")),
+                             ("Pull", Reply(500, fault)),
+                             ("Release", load("release_response.xml")),
+                             ("Enumerate", load("os_last_boot.xml"))])
+    result = collect(sender, STATS_ID, PULL1_ID, RELEASE_ID, OS_ID)
+    assert result.snapshot["available"] is False
+    assert result.snapshot["reason"] == "provider_error"
+    assert result.snapshot["instances"] == [] and result.snapshot["totals"] == {}
+    assert sender.body(2).findtext(RELEASE_CONTEXT) == "uuid:0F3C2A11-7E55-4B8C-A0E2-1D2C3B4A5003"
+
+
+def test_an_unknown_fault_after_some_instances_fails() -> None:
+    fault = load("fault_passthrough_hresult.xml").replace(STATS_ID.encode(), PULL1_ID.encode())
+    fault = fault.replace(b'Code="2147749889"', b'Code="2147749894"')
+    sender = ScriptedSender([("Enumerate", load("enumerate_needs_pull.xml")),
+                             ("Pull", Reply(500, fault)),
+                             ("Release", load("release_response.xml"))])
+    with pytest.raises(WSManFault, match=re.escape("with fault 0x80041006 (InternalError)")):
+        collect(sender, STATS_ID, PULL1_ID, RELEASE_ID)
 
 
 @pytest.mark.parametrize(("reply", "message"), [
@@ -370,8 +427,11 @@ def test_boot_time_without_an_offset_is_null_with_a_warning() -> None:
                  "instance 'ROOT\\\\ISCSIPRT\\\\0000_0': SoftAssociations is "
                  "'18446744073709551616', expected an unsigned 64-bit integer", id="over-uint64"),
     pytest.param(b"<p:KeyUpdates>60</p:KeyUpdates>", b'<p:KeyUpdates xsi:nil="true"/>',
-                 "instance 'ROOT\\\\ISCSIPRT\\\\0000_0': KeyUpdates is None, expected an "
+                 "instance 'ROOT\\\\ISCSIPRT\\\\0000_0': KeyUpdates is null, expected an "
                  "unsigned 64-bit integer", id="nil-counter"),
+    pytest.param(b"<p:Active>true</p:Active>", b'<p:Active xsi:nil="true"/>',
+                 "instance 'ROOT\\\\ISCSIPRT\\\\0000_0': Active is null, expected true or false",
+                 id="nil-active"),
     pytest.param(b"<p:Active>true</p:Active>", b"<p:Active>maybe</p:Active>",
                  "instance 'ROOT\\\\ISCSIPRT\\\\0000_0': Active is 'maybe', expected true or false",
                  id="bad-boolean"),
@@ -478,6 +538,15 @@ def test_parse_instance_ignores_other_classes() -> None:
     pytest.param("2026-11-20T01:42:03.1234567-05:30", datetime(2026, 11, 20, 7, 12, 3, 123456,
                                                                tzinfo=timezone.utc),
                  id="seven-digit-fraction-negative-offset"),
+    # The repeated fall-back hour (US Eastern, 2026-11-01): the same wall-clock time twice, told
+    # apart by the offset Windows writes, so a DST change never reads as a reboot.
+    pytest.param("2026-11-01T01:30:00-04:00", datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc),
+                 id="dst-first-pass-of-the-repeated-hour"),
+    pytest.param("2026-11-01T01:30:00-05:00", datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc),
+                 id="dst-second-pass-of-the-repeated-hour"),
+    pytest.param("2013-04-10T16:17:23.5Z", datetime(2013, 4, 10, 16, 17, 23, 500000,
+                                                   tzinfo=timezone.utc),
+                 id="zulu-with-fraction-server-2008-r2"),
 ])
 def test_cim_datetime_to_utc(text: str, expected: datetime) -> None:
     assert c.parse_cim_datetime(text) == expected
@@ -491,3 +560,22 @@ def test_cim_datetime_to_utc(text: str, expected: datetime) -> None:
 def test_cim_datetime_refuses_what_it_cannot_place_in_time(value: object, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         c.parse_cim_datetime(value)
+
+
+@pytest.mark.parametrize("include_inactive", [False, True])
+def test_nulls_in_an_inactive_instance_matter_only_when_it_is_kept(
+        include_inactive: bool) -> None:
+    data = load("enumerate_end_of_sequence.xml")
+    second = data.index(b"ROOT\\ISCSIPRT\\0001_0")
+    data = data[:second] + data[second:].replace(
+        b"<p:TotalGetSPI>0</p:TotalGetSPI>", b'<p:TotalGetSPI xsi:nil="true"/>', 1)
+    assert data != load("enumerate_end_of_sequence.xml")
+    sender = ScriptedSender([("Enumerate", data), ("Enumerate", load("os_last_boot.xml"))])
+    if not include_inactive:
+        snapshot = collect(sender, STATS_ID, OS_ID).snapshot
+        assert [i["instance_name"] for i in snapshot["instances"]] == ["ROOT\\ISCSIPRT\\0000_0"]
+        return
+    with pytest.raises(WSManResponseError, match=re.escape(
+            "instance 'ROOT\\\\ISCSIPRT\\\\0001_0': TotalGetSPI is null, expected an unsigned "
+            "64-bit integer")):
+        collect(sender, STATS_ID, OS_ID, include_inactive=True)
