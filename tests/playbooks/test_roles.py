@@ -799,3 +799,18 @@ def test_whole_batch_lost_mid_rollout_is_reported_and_no_stale_report_is_left(
     assert html_rows(old / "rollout.html") == {"r1": "ok", "r2": "critical", "r3": "critical"}
     assert not (old / "rollout.xml").exists()
     assert (old / "rollout.prom").read_text() != "stale\n"
+
+
+def test_instance_name_as_a_role_variable_keeps_via_from_module_defaults(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    # via comes from the playbook's module_defaults (mmipsec_via: wsman; the module's own default
+    # would need PowerShell), instance_name from the role variable: both reach the module.
+    run = health_check(endpoint, tmp_path, "single1", health_check_instance_name="NOMATCH*")
+
+    assert run.rc == 2, run.stdout[-4000:]
+    [(host, read)] = run.results("Read the first sample with the options the role was given")
+    facts = read["ansible_facts"]["mmipsec"]
+    assert (facts["source"], facts["available"], facts["reason"]) == ("wsman", False,
+                                                                      "no_instances")
+    assert run.hosts_that_ran("Read the first sample as module_defaults say") == set()
+    assert verdicts_of(run)["single1"]["status"] == "unknown"
