@@ -78,7 +78,8 @@ def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
 
 
 def play(ep: Endpoint, tmp_path: Path, playbook: str, extra: dict[str, Any],
-         env: dict[str, str] | None = None, check: bool = False) -> Run:
+         env: dict[str, str] | None = None, check: bool = False,
+         options: tuple[str, ...] = ()) -> Run:
     """Run one of the collection's playbooks against the endpoint's inventory."""
     results = tmp_path / f"results-{len(list(tmp_path.glob('results-*.json')))}.json"
     variables = {
@@ -103,6 +104,7 @@ def play(ep: Endpoint, tmp_path: Path, playbook: str, extra: dict[str, Any],
                "-e", json.dumps(variables)]
     if check:
         command.append("--check")
+    command.extend(options)
     proc = subprocess.run(command, capture_output=True, text=True, env=environment,
                           cwd=tmp_path, timeout=240, check=False)
     if not results.exists():
@@ -814,3 +816,33 @@ def test_instance_name_as_a_role_variable_keeps_via_from_module_defaults(
                                                                       "no_instances")
     assert run.hosts_that_ran("Read the first sample as module_defaults say") == set()
     assert verdicts_of(run)["single1"]["status"] == "unknown"
+
+
+def test_tags_check_and_report_without_changing_or_report_nothing(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    run = play(endpoint, tmp_path, "rollout_canary", {
+        "target": "r1:r2", "rollout_serial": [1, 1],
+        "rollout_change_tasks": str(TASKS / "change.yml"),
+        "rollout_rollback_tasks": str(TASKS / "rollback.yml"),
+        "rollout_report_dir": str(tmp_path / "report")},
+        options=("--tags", "mmipsec_pre_check,mmipsec_report"))
+
+    assert run.rc == 0, run.stdout[-4000:]
+    assert run.hosts_that_ran("Judge the pre-check") == {"r1", "r2"}
+    assert run.hosts_that_ran("Apply the change (switch the simulated host to phase change)") \
+        == set()
+    assert run.hosts_that_ran("Judge the post-check against the baseline") == set()
+    assert endpoint.phase("r1") == endpoint.phase("r2") == "initial"
+    data = report(tmp_path, "rollout")
+    assert (data["summary"]["passed"], data["pending"]) == (2, [])
+    assert all(v["window_seconds"] is not None for v in data["verdicts"].values())
+
+    quiet = health_check(endpoint, tmp_path, "single1", report_dir=str(tmp_path / "none"))
+    assert quiet.rc == 0 and (tmp_path / "none").exists()
+    skipped = play(endpoint, tmp_path, "health_check",
+                   {"target": "single1", "report_dir": str(tmp_path / "skipped")},
+                   options=("--skip-tags", "mmipsec_report"))
+    assert skipped.rc == 0, skipped.stdout[-4000:]
+    assert skipped.hosts_that_ran("Judge the pre-check") == {"single1"}
+    assert not (tmp_path / "skipped").exists()
+    assert skipped.results("Show the fleet summary") == []
