@@ -180,9 +180,10 @@ def test_healthy_rollout_goes_through_every_batch(endpoint: Endpoint, tmp_path: 
     assert run.hosts_that_ran("Roll the change back (switch the simulated host to phase "
                               "rollback)") == set()
     assert all(endpoint.phase(h) == "tuned" for h in hosts)
-    # serial [1, 10%, 100%] over 4 hosts: three batches, a fleet table after each.
+    # serial [1, 10%, 100%] over 4 hosts: three batches, a fleet table as each starts and after
+    # each.
     tables = run.results("Show the fleet summary")
-    assert len(tables) == 3
+    assert len(tables) == 6
     assert tables[-1][1]["msg"][-1] == "4 hosts: 4 passed, 0 failed (ok 4, warning 0, " \
                                        "critical 0, unknown 0)"
     data = report(tmp_path, "rollout")
@@ -801,6 +802,31 @@ def test_whole_batch_lost_mid_rollout_is_reported_and_no_stale_report_is_left(
     assert html_rows(old / "rollout.html") == {"r1": "ok", "r2": "critical", "r3": "critical"}
     assert not (old / "rollout.xml").exists()
     assert (old / "rollout.prom").read_text() != "stale\n"
+
+
+def test_batch_lost_in_a_change_task_is_reported_as_reached_not_pending(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    # A change task that loses its host (here: a port nothing listens on) makes Ansible drop
+    # the host; when the whole batch goes, nothing after the change runs for it.
+    losing = tmp_path / "losing_change.yml"
+    losing.write_text(
+        f"- name: Apply the change\n  ansible.builtin.import_tasks: {TASKS / 'change.yml'}\n"
+        "- name: A change task that loses the host\n"
+        "  ansible.builtin.raw: echo\n"
+        "  vars:\n    ansible_port: 1\n"
+        "  when: inventory_hostname != 'r1'\n", encoding="utf-8")
+    run = rollout(endpoint, tmp_path, target="r1:r2:r3", rollout_serial=[1, 2],
+                  rollout_change_tasks=str(losing), test_change_phase="tuned")
+
+    assert run.rc == 4, run.stdout[-4000:]
+    assert run.stats("r2")["unreachable"] == run.stats("r3")["unreachable"] == 1
+    data = report(tmp_path, "rollout")
+    assert data["pending"] == []
+    assert data["verdicts"]["r1"]["status"] == "ok"
+    rows = {row["host"]: row for row in data["summary"]["hosts"]}
+    assert all(rows[h]["status"] == "unknown" and not rows[h]["passed"] for h in ("r2", "r3"))
+    assert html_rows(tmp_path / "report" / "rollout.html") == {
+        "r1": "ok", "r2": "unknown", "r3": "unknown"}
 
 
 def test_instance_name_as_a_role_variable_keeps_via_from_module_defaults(
