@@ -223,6 +223,11 @@ def test_regression_rolls_back_fails_and_stops_the_rollout(
     data = report(tmp_path, "rollout")
     assert data["summary"]["failed_hosts"] == ["r2"]
     assert data["pending"] == ["r3", "r4"]
+    # rollout_canary publishes the summary for AWX workflows, the last one replacing the others.
+    published = [r["ansible_stats"] for dummy, r in
+                 run.results("Publish the fleet summary with set_stats")]
+    assert published[-1] == {"data": {"rollout_summary": data["summary"]}, "per_host": False,
+                             "aggregate": False}
     assert data["verdicts"]["r2"]["status"] == "critical"
     assert html_rows(tmp_path / "report" / "rollout.html") == {
         "r2": "critical", "r1": "ok", "r3": "pending", "r4": "pending"}
