@@ -22,13 +22,13 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
     InputError,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECKS
-
-# The checks of a main-mode window verdict, in policy order (no quick-mode class given).
-MAIN_MODE_WINDOW_CHECKS = [c.name for c in CHECKS if not c.compare_only and not c.quick_mode]
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
     fail_verdict,
     verdict,
 )
+
+# The checks of a main-mode window verdict, in policy order (no quick-mode class given).
+MAIN_MODE_WINDOW_CHECKS = [c.name for c in CHECKS if not c.compare_only and not c.quick_mode]
 
 ROOT = Path(__file__).resolve().parents[4]
 
