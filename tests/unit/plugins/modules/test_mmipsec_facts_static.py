@@ -400,3 +400,10 @@ def test_return_samples_form_a_valid_snapshot() -> None:
     facts = yaml.safe_load(_doc_constant("RETURN"))["ansible_facts"]["contains"]["mmipsec"]
     snapshot = {key: entry["sample"] for key, entry in facts["contains"].items()}
     assert _counters.validate_snapshot(snapshot) is snapshot
+
+
+def test_quick_mode_return_sample_is_a_valid_snapshot() -> None:
+    facts = yaml.safe_load(_doc_constant("RETURN"))["ansible_facts"]["contains"]
+    sample = facts["qmipsec"]["sample"]
+    assert _counters.validate_snapshot(sample, schema=_counters.QM) is sample
+    assert list(facts) == ["mmipsec", "qmipsec"]
