@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _counters
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
 
 # The collection being tested (the installed copy under `make test`, else the source tree).
 COLLECTION = Path(_counters.__file__).resolve().parents[2]
@@ -407,3 +408,35 @@ def test_quick_mode_return_sample_is_a_valid_snapshot() -> None:
     sample = facts["qmipsec"]["sample"]
     assert _counters.validate_snapshot(sample, schema=_counters.QM) is sample
     assert list(facts) == ["mmipsec", "qmipsec"]
+
+
+# --- Both editions' serialisers (section 2 of issue 12) ---------------------------------------
+# Ansible.Basic writes a module's result with JavaScriptSerializer on Windows PowerShell 5.1 and
+# with Newtonsoft.Json on PowerShell 7. Their documented rules for the number types a module
+# could emit: both write UInt64 as its integer digits; JavaScriptSerializer writes a Decimal
+# with ToString(InvariantCulture) (15), Newtonsoft always with a decimal point (15.0).
+SERIALISED = [
+    pytest.param("UInt64", "18446744073709551615", "18446744073709551615", id="uint64"),
+    pytest.param("Decimal", "15", "15.0", id="decimal"),
+]
+
+
+@pytest.mark.parametrize(("dotnet_type", "windows_powershell", "powershell_7"), SERIALISED)
+def test_only_uint64_totals_survive_both_serialisers(dotnet_type: str, windows_powershell: str,
+                                                     powershell_7: str) -> None:
+    recorded = json.loads((TEST_DATA / "one_active_instance.json").read_text(encoding="utf-8"))
+    for text in (windows_powershell, powershell_7):
+        facts = recorded["ansible_facts"]["mmipsec"]
+        facts["totals"]["soft_associations"] = json.loads(text)
+        facts["instances"][0]["counters"]["soft_associations"] = json.loads(text)
+        survives = True
+        try:
+            _counters.validate_snapshot(facts)
+        except InputError:
+            survives = False
+        # A Decimal becomes a float under PowerShell 7, which the schema refuses; UInt64 is
+        # exact under both: hence totals in [UInt64] (or on the controller), never [decimal].
+        assert survives is (dotnet_type == "UInt64" or text == windows_powershell)
+    # The module sums in [UInt64]; check_hygiene refuses a [decimal] (see decimal-sum above).
+    assert "[UInt64]$sum = 0" in MODULE.read_text(encoding="utf-8")
+    assert ps_static.check_hygiene(MODULE) == []
