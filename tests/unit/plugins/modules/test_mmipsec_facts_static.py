@@ -389,6 +389,7 @@ def test_recorded_inactive_instance_is_left_out_of_totals() -> None:
 def test_integration_target_expects_the_schema() -> None:
     variables = yaml.safe_load((TARGET / "vars" / "main.yml").read_text(encoding="utf-8"))
     assert tuple(variables["mmipsec_counter_keys"]) == _counters.COUNTER_KEYS
+    assert tuple(variables["qmipsec_counter_keys"]) == _counters.QM_COUNTER_KEYS
     assert tuple(variables["mmipsec_snapshot_keys"]) == _counters.SNAPSHOT_KEYS
     assert tuple(variables["mmipsec_instance_keys"]) == _counters.INSTANCE_KEYS
     assert tuple(variables["mmipsec_reasons"]) == _counters.REASONS
