@@ -423,27 +423,34 @@ def collect_facts(session: Session, instance_name: str = "*", include_inactive: 
     """
     matcher = compile_wildcard(instance_name)
     moment = format_utc_timestamp(collected_at or datetime.now(timezone.utc))
-    shapes: dict[str, Callable[[str | None], dict[str, Any]]] = {}
-    for schema in schemas:
-        shapes[schema.fact] = _read_class(session, schema, matcher, instance_name,
-                                          include_inactive, moment)
+    # In this order on the wire: each class, then the boot time both snapshots carry.
+    reads = {schema.fact: _enumerate_class(session, schema) for schema in schemas}
     boot_time = _read_boot_time(session)
-    return {fact: shape(boot_time) for fact, shape in shapes.items()}
+    facts = {}
+    for schema in schemas:
+        read = reads[schema.fact]
+        if isinstance(read, WSManFault):
+            facts[schema.fact] = _unavailable(str(read.outcome), read.host_message, moment,
+                                              boot_time)
+        else:
+            facts[schema.fact] = _snapshot(read, matcher, instance_name, include_inactive,
+                                           moment, boot_time, schema)
+    return facts
 
 
-def _read_class(session: Session, schema: Schema, matcher: re.Pattern[str], pattern: str,
-                include_inactive: bool, moment: str) -> Callable[[str | None], dict[str, Any]]:
-    """Enumerate one class; return what makes its snapshot once the boot time is known."""
+def _enumerate_class(session: Session, schema: Schema) -> list[dict[str, Any]] | WSManFault:
+    """The class's instances, shaped; or the fault by which the host says it has no such data.
+
+    A class not registered and a provider failure are outcomes (``available: false``); any
+    other fault raises.
+    """
     try:
         items = session.enumerate(CLASS_URIS[schema.wmi_class])
     except WSManFault as fault:
         if fault.outcome not in ("class_not_found", "provider_error"):
             raise
-        reason, message = str(fault.outcome), fault.host_message
-        return lambda boot_time: _unavailable(reason, message, moment, boot_time)
-    instances = [_stats_instance(item, session.settings.target, schema) for item in items]
-    return lambda boot_time: _snapshot(instances, matcher, pattern, include_inactive, moment,
-                                       boot_time, schema)
+        return fault
+    return [_stats_instance(item, session.settings.target, schema) for item in items]
 
 
 def _snapshot(instances: Iterable[dict[str, Any]], matcher: re.Pattern[str], pattern: str,
