@@ -28,7 +28,7 @@ description:
     resets them. RV(ansible_facts.mmipsec.boot_time) helps to detect the reboot case.
   - The same read returns the quick-mode sibling class C(MSiSCSI_QMIPSECStats) as
     C(ansible_facts.qmipsec), in the same shape; a host without that class is normal
-    (RV(ansible_facts.qmipsec.available=false)).
+    (C(ansible_facts.qmipsec.available=false)).
 options:
   instance_name:
     description:
@@ -292,14 +292,13 @@ ansible_facts:
         - The quick-mode IPsec statistics of the host, from the sibling class
           C(MSiSCSI_QMIPSECStats) of the same read (one more WS-Management request with
           O(via=wsman)). They say whether the protected traffic itself is sound.
-        - The keys, the instance shape and the meaning of V(available) and
-          RV(ansible_facts.qmipsec.reason) are those of RV(ansible_facts.mmipsec); C(counters)
-          and C(totals) hold the 18 quick-mode keys, the snake_case names of the class's
-          members (C(PacketsNotDecrypted) is C(packets_not_decrypted)).
-        - The class is optional. A host without it is normal, not an error,
-          RV(ansible_facts.qmipsec.available) is V(false) with
-          RV(ansible_facts.qmipsec.reason=class_not_found), and the verdicts skip the
-          quick-mode checks.
+        - The keys, the instance shape and the meaning of C(available) and C(reason) are those
+          of RV(ansible_facts.mmipsec); C(counters) and C(totals) hold the 18 quick-mode keys,
+          the snake_case names of the class's members (C(PacketsNotDecrypted) is
+          C(packets_not_decrypted)).
+        - The class is optional. A host without it is normal, not an error, C(available) is
+          V(false) with C(reason=class_not_found), and the verdicts skip the quick-mode
+          checks.
         - docs/facts-reference.md describes every key.
       returned: always
       type: dict
