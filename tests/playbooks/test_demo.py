@@ -7,6 +7,7 @@ has done the first part already, so this runs the script itself and checks what 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,10 @@ def test_demo_stops_the_rollout_at_the_broken_host(tmp_path: Path) -> None:
     # Its main mode still negotiates: the quick-mode check on decryption stops it.
     assert "post-check failed on web03: CRITICAL: " in output
     assert "packets per second failed decryption" in output
+    assert re.search(r"^web03 +CRITICAL +FAILED +decryption_failure_rate ", output, re.M), output
+    # The pre-check judged both classes, and skipped quick mode on app01, which lacks it.
+    assert re.search(r"^web01 +OK +passed +- +OK: all 13 checks passed", output, re.M), output
+    assert re.search(r"^app01 +OK +passed +- +OK: all 9 checks passed", output, re.M), output
     assert "TASK [winiscsi.ipsec.rollout : Run the rollback]" in output
     assert "not reached (6, unchanged): web02, web04, app01, app02, db01, file01" in output
     assert "ansible-playbook exit code: 2" in output
