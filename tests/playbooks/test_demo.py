@@ -40,3 +40,7 @@ def test_demo_stops_the_rollout_at_the_broken_host(tmp_path: Path) -> None:
     assert f"HTML report: {report}" in output
     html = report.read_text()
     assert "web03" in html and "web01" in html
+    # The metrics report carries the quick-mode counters of the hosts that read them.
+    prom = report.with_suffix(".prom").read_text()
+    assert re.search(r'^winiscsi_ipsec_qm_packets_not_decrypted_total\{host="web03",', prom,
+                     re.M), prom[-2000:]
