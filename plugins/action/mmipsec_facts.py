@@ -13,7 +13,11 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import validate_snapshot
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
+    SCHEMAS,
+    validate_snapshot,
+    with_totals,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._facts_options import (
     ARGUMENT_SPEC,
@@ -26,7 +30,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._kerberos import (
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_client import (
     Session,
-    collect_snapshot,
+    collect_facts,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import WSManError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_transport import (
@@ -86,7 +90,7 @@ def _redact(value: Any, settings: WinRMSettings) -> Any:
 
 
 class ActionModule(ActionBase):
-    """Gather ``ansible_facts.mmipsec`` and refuse a malformed result."""
+    """Gather ``ansible_facts.mmipsec`` and ``ansible_facts.qmipsec``; refuse a malformed result."""
 
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
@@ -109,13 +113,21 @@ class ActionModule(ActionBase):
                                                task_vars=task_vars))
         if result.get("failed") or result.get("unreachable"):
             return result
-        try:
-            validate_snapshot(result.get("ansible_facts", {}).get("mmipsec"),
-                              task_vars.get("inventory_hostname"))
-        except InputError as e:
-            return {"failed": True, "changed": False, "field": e.field, "expected": e.expected,
-                    "msg": f"{MODULE_NAME} returned malformed ansible_facts.mmipsec, refused so "
-                           f"it cannot reach a verdict: {e}"}
+        facts = result.get("ansible_facts")
+        facts = dict(facts) if isinstance(facts, dict) else {}
+        for schema in SCHEMAS:
+            # Totals are summed here for both transports: exact past 2**64-1, which the
+            # module's JSON cannot be (PowerShell 7 writes a [decimal] 15 as 15.0).
+            facts[schema.fact] = with_totals(facts.get(schema.fact), schema)
+            try:
+                validate_snapshot(facts[schema.fact], task_vars.get("inventory_hostname"),
+                                  schema=schema)
+            except InputError as e:
+                return {"failed": True, "changed": False, "field": e.field,
+                        "expected": e.expected,
+                        "msg": f"{MODULE_NAME} returned malformed ansible_facts.{schema.fact}, "
+                               f"refused so it cannot reach a verdict: {e}"}
+        result["ansible_facts"] = facts
         result["changed"] = False
         return result
 
@@ -143,8 +155,8 @@ class ActionModule(ActionBase):
             with private_ticket(settings.kinit, settings.password, display.vvvv), \
                     Session(settings) as session:
                 try:
-                    snapshot = collect_snapshot(session, args["instance_name"],
-                                                args["include_inactive"])
+                    facts = collect_facts(session, args["instance_name"],
+                                          args["include_inactive"])
                 except InputError as e:  # instance_name, refused before any request
                     raise AnsibleActionFail(f"{MODULE_NAME} (via=wsman): {e}") from e
                 except WSManError as e:
@@ -160,7 +172,7 @@ class ActionModule(ActionBase):
                         result.update({"failed": True, "msg": explained, **e.details(),
                                        "wsman_error": "kerberos"})
                 else:
-                    result["ansible_facts"] = {"mmipsec": snapshot}
+                    result["ansible_facts"] = facts
             warnings += session.warnings
         except KinitError as e:  # no ticket, so no request: a failed task, not unreachable
             result.update({"failed": True, "msg": str(e), **e.details()})

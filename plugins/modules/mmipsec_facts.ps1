@@ -23,7 +23,6 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $instanceName = $module.Params.instance_name
 $includeInactive = $module.Params.include_inactive
 
-$className = 'MSiSCSI_MMIPSECStats'
 $namespace = 'root\WMI'
 # A hung WDM provider must not block the task forever: the WS-Man OperationTimeout via=wsman
 # sends by default (pywinrm's 20 s; a unit test holds the two equal).
@@ -41,35 +40,24 @@ $wmiErrors = [ordered]@{
     '0x800705b4' = 'timed_out'
     '0x80338029' = 'timed_out'
 }
-# WMI member -> fact key, in the class's member order. A unit test checks this table against
-# plugin_utils/_counters.py MEMBERS, the one source of truth: keep the two identical.
+# WMI member -> fact key, in each class's member order. A unit test checks these tables against
+# plugin_utils/_counters.py MEMBERS and QM_MEMBERS, the one source of truth: keep them identical.
 $counterMembers = [ordered]@{
-    ActiveAcquire = 'active_acquire'
-    ActiveReceive = 'active_receive'
-    AcquireFailures = 'acquire_failures'
-    ReceiveFailures = 'receive_failures'
-    SendFailures = 'send_failures'
-    AcquireHeapSize = 'acquire_heap_size'
-    ReceiveHeapSize = 'receive_heap_size'
-    NegotiationFailures = 'negotiation_failures'
-    AuthenticationFailures = 'authentication_failures'
-    InvalidCookiesReceived = 'invalid_cookies_received'
-    TotalGetSPI = 'total_get_spi'
-    KeyAdditions = 'key_additions'
-    KeyUpdates = 'key_updates'
-    GetSPIFailures = 'get_spi_failures'
-    KeyAdditionFailures = 'key_addition_failures'
-    KeyUpdateFailures = 'key_update_failures'
-    ConnectionListSize = 'connection_list_size'
-    OakleyMainMode = 'oakley_main_mode'
-    OakleyQuickMode = 'oakley_quick_mode'
-    InvalidPackets = 'invalid_packets'
-    SoftAssociations = 'soft_associations'
+    ActiveAcquire = 'active_acquire'; ActiveReceive = 'active_receive'; AcquireFailures = 'acquire_failures'
+    ReceiveFailures = 'receive_failures'; SendFailures = 'send_failures'; AcquireHeapSize = 'acquire_heap_size'
+    ReceiveHeapSize = 'receive_heap_size'; NegotiationFailures = 'negotiation_failures'; AuthenticationFailures = 'authentication_failures'
+    InvalidCookiesReceived = 'invalid_cookies_received'; TotalGetSPI = 'total_get_spi'; KeyAdditions = 'key_additions'
+    KeyUpdates = 'key_updates'; GetSPIFailures = 'get_spi_failures'; KeyAdditionFailures = 'key_addition_failures'
+    KeyUpdateFailures = 'key_update_failures'; ConnectionListSize = 'connection_list_size'; OakleyMainMode = 'oakley_main_mode'
+    OakleyQuickMode = 'oakley_quick_mode'; InvalidPackets = 'invalid_packets'; SoftAssociations = 'soft_associations'
 }
-
-$facts = [ordered]@{
-    available = $false; reason = $null; message = $null; source = 'cim'
-    collected_at = $null; boot_time = $null; instances = @(); totals = @{}
+$qmCounterMembers = [ordered]@{
+    ActiveSA = 'active_sa'; PendingKeyOperations = 'pending_key_operations'; KeyAdditions = 'key_additions'
+    KeyDeletions = 'key_deletions'; ReKeys = 're_keys'; ActiveTunnels = 'active_tunnels'
+    BadSPIPackets = 'bad_spi_packets'; PacketsNotDecrypted = 'packets_not_decrypted'; PacketsNotAuthenticated = 'packets_not_authenticated'
+    PacketsWithReplayDetection = 'packets_with_replay_detection'; ConfidentialBytesSent = 'confidential_bytes_sent'; ConfidentialBytesReceived = 'confidential_bytes_received'
+    AuthenticatedBytesSent = 'authenticated_bytes_sent'; AuthenticatedBytesReceived = 'authenticated_bytes_received'; TransportBytesSent = 'transport_bytes_sent'
+    TransportBytesReceived = 'transport_bytes_received'; TunnelBytesSent = 'tunnel_bytes_sent'; TunnelBytesReceived = 'tunnel_bytes_received'
 }
 
 function ConvertTo-UtcTimestamp {
@@ -121,7 +109,7 @@ function Get-CimErrorKind {
 }
 
 function ConvertTo-InstanceFact {
-    param($Instance, $Members, $Module)
+    param($Instance, $Members, $ClassName, $Module)
     $name = [string]$Instance.InstanceName
     # A null would cast to 0 or $false and read as healthy data: fail closed, as via=wsman does.
     $unset = @(foreach ($prop in @('Active') + @($Members.Keys)) { if ($null -eq $Instance.$prop) { $prop } })
@@ -136,6 +124,76 @@ function ConvertTo-InstanceFact {
     [ordered]@{ instance_name = $name; active = [bool]$Instance.Active; counters = $counters }
 }
 
+function Get-ClassFact {
+    param($ClassName, $Members, $Mode, $Module)
+    $facts = [ordered]@{
+        available = $false; reason = $null; message = $null; source = 'cim'
+        collected_at = $null; boot_time = $null; instances = @(); totals = @{}
+    }
+    try {
+        # An error after some instances arrived ends the read as if none had (a partial enumeration
+        # would read as a counter reset); via=wsman does the same.
+        $raw = @(Get-CimInstance -Namespace $namespace -ClassName $className -OperationTimeoutSec $operationTimeoutSec -ErrorAction Stop)
+    }
+    catch [Microsoft.Management.Infrastructure.CimException] {
+        $record = $_  # inside switch, $_ is the value switched on
+        $kind = Get-CimErrorKind -Exception $record.Exception -Table $wmiErrors
+        $hostMessage = "$($record.Exception.Message)".Trim()  # localized text, may end with a space
+        $code = "$($record.Exception.NativeErrorCode), $($record.Exception.MessageId)"
+        $failure = "Failed to query $namespace $className`: $hostMessage ($code)"
+        switch ($kind) {
+            'access_denied' {
+                $Module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
+                    'administrator account: connect as a member of the local Administrators group or use become.'), $record)
+            }
+            'timed_out' {
+                $Module.FailJson(("$failure. WMI did not answer within $operationTimeoutSec s: a WMI provider (the iSCSI " +
+                    "adapter's WDM driver) is hung or slow; the task fails rather than waiting."), $record)
+            }
+            'invalid_namespace' { $Module.FailJson("$failure. $namespace always exists: repair WMI (winmgmt /verifyrepository).", $record) }
+            'other' { $Module.FailJson($failure, $record) }
+        }
+        $facts.reason = $kind
+        $facts.message = $hostMessage
+        return $facts
+    }
+    catch {
+        $Module.FailJson("Failed to query $namespace $className`: $($_.Exception.Message)", $_)
+    }
+    # Filter on the client: in WQL '_' is a wildcard and every WDM InstanceName ends in '_0'.
+    $matched = @(foreach ($item in $raw) { if ([string]$item.InstanceName -like $instanceName) { $item } })
+    # Whether a matched instance counts cannot be told from a null Active: fail closed, as via=wsman.
+    foreach ($item in $matched) {
+        if ($null -eq $item.Active) { $Module.FailJson("Failed to read $className instance '$($item.InstanceName)': Active is null, expected a value") }
+    }
+    $kept = @(foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $item } })
+    if ($kept.Count -gt 0) {
+        $facts.available = $true
+        $facts.instances = @(foreach ($item in $kept) { ConvertTo-InstanceFact $item $Members $className $Module })
+        # Summed in [UInt64], which both editions write as a JSON integer ([decimal] is not: PowerShell
+        # 7 writes 15 as 15.0). A sum past 2^64-1 turns [double], which [UInt64] refuses: totals are
+        # then null, and the action plugin, which re-sums exactly on the controller anyway, fills them in.
+        try {
+            $facts.totals = [ordered]@{}
+            foreach ($key in $Members.Values) {
+                [UInt64]$sum = 0
+                foreach ($fact in $facts.instances) { if ($fact.active) { $sum += $fact.counters[$key] } }
+                $facts.totals[$key] = $sum
+            }
+        }
+        catch { $facts.totals = $null }
+        return $facts
+    }
+    $facts.reason = 'no_instances'
+    $names = (@(foreach ($item in $raw) { "'$($item.InstanceName)' (active: $([bool]$item.Active))" }) -join ', ')
+    $facts.message = if ($raw.Count -eq 0) {
+        "The host has no $className instances in $namespace`: no adapter driver reports $Mode IPsec statistics."
+    }
+    elseif ($matched.Count -eq 0) { "None of the $($raw.Count) $className instances matched instance_name '$instanceName': $names." }
+    else { "All $($matched.Count) $className instances matching instance_name '$instanceName' are inactive (include_inactive is false): $names." }
+    $facts
+}
+
 # -like is case-insensitive and parses its pattern only when it matches, so match once up front:
 # an invalid pattern (an unbalanced '[') fails here with a clear message, not mid-loop.
 try { $null = '' -like $instanceName }
@@ -144,71 +202,12 @@ catch {
         "Escape a literal '[' or ']' with a backtick (``[)."), $_)
 }
 
-$facts.collected_at = ConvertTo-UtcTimestamp -Value ([DateTime]::UtcNow)
-$facts.boot_time = Get-BootTime -Module $module
+$collectedAt = ConvertTo-UtcTimestamp -Value ([DateTime]::UtcNow)
+$bootTime = Get-BootTime -Module $module
+# The quick-mode class is optional too: a host without it gets qmipsec.available false.
+$mm = Get-ClassFact -ClassName 'MSiSCSI_MMIPSECStats' -Members $counterMembers -Mode 'main-mode' -Module $module
+$qm = Get-ClassFact -ClassName 'MSiSCSI_QMIPSECStats' -Members $qmCounterMembers -Mode 'quick-mode' -Module $module
+foreach ($snapshot in @($mm, $qm)) { $snapshot.collected_at = $collectedAt; $snapshot.boot_time = $bootTime }
 
-try {
-    # An error after some instances arrived ends the read as if none had (a partial enumeration
-    # would read as a counter reset); via=wsman does the same.
-    $raw = @(Get-CimInstance -Namespace $namespace -ClassName $className -OperationTimeoutSec $operationTimeoutSec -ErrorAction Stop)
-}
-catch [Microsoft.Management.Infrastructure.CimException] {
-    $record = $_  # inside switch, $_ is the value switched on
-    $kind = Get-CimErrorKind -Exception $record.Exception -Table $wmiErrors
-    $hostMessage = "$($record.Exception.Message)".Trim()  # localized text, may end with a space
-    $code = "$($record.Exception.NativeErrorCode), $($record.Exception.MessageId)"
-    $failure = "Failed to query $namespace $className`: $hostMessage ($code)"
-    switch ($kind) {
-        'access_denied' {
-            $module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
-                'administrator account: connect as a member of the local Administrators group or use become.'), $record)
-        }
-        'timed_out' {
-            $module.FailJson(("$failure. WMI did not answer within $operationTimeoutSec s: a WMI provider (the iSCSI " +
-                "adapter's WDM driver) is hung or slow; the task fails rather than waiting."), $record)
-        }
-        'invalid_namespace' { $module.FailJson("$failure. $namespace always exists: repair WMI (winmgmt /verifyrepository).", $record) }
-        'other' { $module.FailJson($failure, $record) }
-    }
-    $facts.reason = $kind
-    $facts.message = $hostMessage
-}
-catch {
-    $module.FailJson("Failed to query $namespace $className`: $($_.Exception.Message)", $_)
-}
-
-if ($null -eq $facts.reason) {
-    # Filter on the client: in WQL '_' is a wildcard and every WDM InstanceName ends in '_0'.
-    $matched = @(foreach ($item in $raw) { if ([string]$item.InstanceName -like $instanceName) { $item } })
-    # Whether a matched instance counts cannot be told from a null Active: fail closed, as via=wsman.
-    foreach ($item in $matched) {
-        if ($null -eq $item.Active) { $module.FailJson("Failed to read $className instance '$($item.InstanceName)': Active is null, expected a value") }
-    }
-    $kept = @(foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $item } })
-    if ($kept.Count -gt 0) {
-        $instances = @(foreach ($item in $kept) { ConvertTo-InstanceFact -Instance $item -Members $counterMembers -Module $module })
-        $active = @(foreach ($fact in $instances) { if ($fact.active) { $fact } })
-        $totals = [ordered]@{}
-        foreach ($key in $counterMembers.Values) {
-            # [decimal] holds any sum of uint64 exactly; hand back [UInt64] when it fits.
-            [decimal]$sum = 0
-            foreach ($fact in $active) { $sum += $fact.counters[$key] }
-            $totals[$key] = if ($sum -le [UInt64]::MaxValue) { [UInt64]$sum } else { $sum }
-        }
-        $facts.available = $true
-        $facts.instances = $instances
-        $facts.totals = $totals
-    }
-    else {
-        $facts.reason = 'no_instances'
-        $names = (@(foreach ($item in $raw) { "'$($item.InstanceName)' (active: $([bool]$item.Active))" }) -join ', ')
-        $facts.message = if ($raw.Count -eq 0) {
-            "The host has no $className instances in $namespace`: no adapter driver reports main-mode IPsec statistics."
-        }
-        elseif ($matched.Count -eq 0) { "None of the $($raw.Count) $className instances matched instance_name '$instanceName': $names." }
-        else { "All $($matched.Count) $className instances matching instance_name '$instanceName' are inactive (include_inactive is false): $names." }
-    }
-}
-
-$module.Result.ansible_facts = @{ mmipsec = $facts }
+$module.Result.ansible_facts = @{ mmipsec = $mm; qmipsec = $qm }
 $module.ExitJson()

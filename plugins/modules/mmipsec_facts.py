@@ -29,6 +29,9 @@ description:
     A code outside the table fails the task and names it.
   - The counters count since the IPsec service last started; a service restart or a reboot
     resets them. RV(ansible_facts.mmipsec.boot_time) helps to detect the reboot case.
+  - The same read returns the quick-mode sibling class C(MSiSCSI_QMIPSECStats) as
+    C(ansible_facts.qmipsec), in the same shape; a host without that class is normal
+    (C(ansible_facts.qmipsec.available=false)).
 options:
   instance_name:
     description:
@@ -300,4 +303,67 @@ ansible_facts:
             oakley_quick_mode: 118
             invalid_packets: 0
             soft_associations: 0
+    qmipsec:
+      description:
+        - The quick-mode IPsec statistics of the host, from the sibling class
+          C(MSiSCSI_QMIPSECStats) of the same read (one more WS-Management request with
+          O(via=wsman)). They say whether the protected traffic itself is sound.
+        - The keys, the instance shape and the meaning of C(available) and C(reason) are those
+          of RV(ansible_facts.mmipsec); C(counters) and C(totals) hold the 18 quick-mode keys,
+          the snake_case names of the class's members (C(PacketsNotDecrypted) is
+          C(packets_not_decrypted)).
+        - The class is optional. A host without it is normal, not an error, C(available) is
+          V(false) with C(reason=class_not_found), and the verdicts skip the quick-mode
+          checks.
+        - docs/facts-reference.md describes every key.
+      returned: always
+      type: dict
+      sample:
+        available: true
+        reason: null
+        message: null
+        source: cim
+        collected_at: "2026-11-26T08:00:00.1234567Z"
+        boot_time: "2026-11-20T07:12:03.4998760Z"
+        instances:
+          - instance_name: 'ROOT\ISCSIPRT\0000_0'
+            active: true
+            counters:
+              active_sa: 4
+              pending_key_operations: 0
+              key_additions: 4800
+              key_deletions: 4796
+              re_keys: 1200
+              active_tunnels: 0
+              bad_spi_packets: 2
+              packets_not_decrypted: 0
+              packets_not_authenticated: 0
+              packets_with_replay_detection: 1
+              confidential_bytes_sent: 81234567890
+              confidential_bytes_received: 79876543210
+              authenticated_bytes_sent: 0
+              authenticated_bytes_received: 0
+              transport_bytes_sent: 81234567890
+              transport_bytes_received: 79876543210
+              tunnel_bytes_sent: 0
+              tunnel_bytes_received: 0
+        totals:
+          active_sa: 4
+          pending_key_operations: 0
+          key_additions: 4800
+          key_deletions: 4796
+          re_keys: 1200
+          active_tunnels: 0
+          bad_spi_packets: 2
+          packets_not_decrypted: 0
+          packets_not_authenticated: 0
+          packets_with_replay_detection: 1
+          confidential_bytes_sent: 81234567890
+          confidential_bytes_received: 79876543210
+          authenticated_bytes_sent: 0
+          authenticated_bytes_received: 0
+          transport_bytes_sent: 81234567890
+          transport_bytes_received: 79876543210
+          tunnel_bytes_sent: 0
+          tunnel_bytes_received: 0
 """

@@ -1,11 +1,12 @@
 # Copyright: (c) 2026, winiscsi.ipsec contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The MSiSCSI_MMIPSECStats counter schema and snapshot validation.
+"""The counter schemas of MSiSCSI_MMIPSECStats and MSiSCSI_QMIPSECStats, snapshot validation.
 
 Internal to the winiscsi.ipsec collection: not a public API, may change without notice.
 
-This is the one place the 21 members of the class are listed. The PowerShell module carries a
-copy of the member-to-key table, and a unit test checks that copy against this one.
+This is the one place the members of the two classes are listed: 21 main-mode (IKE) members,
+18 quick-mode (protected traffic) members. The PowerShell module carries a copy of each
+member-to-key table, and a unit test checks those copies against these.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ REASONS: tuple[Reason, ...] = ("class_not_found", "no_instances", "provider_erro
 SOURCES: tuple[Source, ...] = ("cim", "wsman")
 WMI_NAMESPACE = "root\\WMI"
 WMI_CLASS = "MSiSCSI_MMIPSECStats"
+QM_WMI_CLASS = "MSiSCSI_QMIPSECStats"
 
 
 class Member(NamedTuple):
-    """One uint64 member of MSiSCSI_MMIPSECStats."""
+    """One uint64 member of MSiSCSI_MMIPSECStats or MSiSCSI_QMIPSECStats."""
 
     wmi_name: str
     key: str
@@ -86,11 +88,78 @@ MEMBERS: tuple[Member, ...] = (
            "Negotiations that fell back to cleartext soft SAs: that traffic is NOT protected."),
 )
 
-COUNTER_KEYS: tuple[str, ...] = tuple(m.key for m in MEMBERS)
-KEY_BY_WMI_NAME: Mapping[str, str] = {m.wmi_name: m.key for m in MEMBERS}
-KIND_BY_KEY: Mapping[str, CounterKind] = {m.key: m.kind for m in MEMBERS}
-CUMULATIVE_KEYS: tuple[str, ...] = tuple(m.key for m in MEMBERS if m.kind == "counter")
-GAUGE_KEYS: tuple[str, ...] = tuple(m.key for m in MEMBERS if m.kind == "gauge")
+# The quick-mode sibling (Iscsiprf.mof, WmiDataId 1..18; a copy of the project's reference
+# table is tests/unit/test_data/reference/qm_counters.md). Also PERF_COUNTER_LARGE_RAWCOUNT
+# throughout: the "now" members are gauges, everything counted since the start is a counter.
+QM_MEMBERS: tuple[Member, ...] = (
+    Member("ActiveSA", "active_sa", "gauge",
+           "IPsec security associations active now."),
+    Member("PendingKeyOperations", "pending_key_operations", "gauge",
+           "Key operations in progress now."),
+    Member("KeyAdditions", "key_additions", "counter",
+           "Successful SA negotiations."),
+    Member("KeyDeletions", "key_deletions", "counter",
+           "SA key deletions."),
+    Member("ReKeys", "re_keys", "counter",
+           "Re-key operations on SAs."),
+    Member("ActiveTunnels", "active_tunnels", "gauge",
+           "Tunnel-mode tunnels active now."),
+    Member("BadSPIPackets", "bad_spi_packets", "counter",
+           "Packets whose security parameters index (SPI) was wrong."),
+    Member("PacketsNotDecrypted", "packets_not_decrypted", "counter",
+           "Packets that failed decryption."),
+    Member("PacketsNotAuthenticated", "packets_not_authenticated", "counter",
+           "Packets whose data could not be verified."),
+    Member("PacketsWithReplayDetection", "packets_with_replay_detection", "counter",
+           "Packets caught by replay detection (sequence number)."),
+    Member("ConfidentialBytesSent", "confidential_bytes_sent", "counter",
+           "Bytes sent with ESP."),
+    Member("ConfidentialBytesReceived", "confidential_bytes_received", "counter",
+           "Bytes received with ESP."),
+    Member("AuthenticatedBytesSent", "authenticated_bytes_sent", "counter",
+           "Bytes sent with AH."),
+    Member("AuthenticatedBytesReceived", "authenticated_bytes_received", "counter",
+           "Bytes received with AH."),
+    Member("TransportBytesSent", "transport_bytes_sent", "counter",
+           "Bytes sent in transport mode."),
+    Member("TransportBytesReceived", "transport_bytes_received", "counter",
+           "Bytes received in transport mode."),
+    Member("TunnelBytesSent", "tunnel_bytes_sent", "counter",
+           "Bytes sent in tunnel mode."),
+    Member("TunnelBytesReceived", "tunnel_bytes_received", "counter",
+           "Bytes received in tunnel mode."),
+)
+
+
+class Schema:
+    """One class's member table and what follows from it (keys, kinds, the fact's name)."""
+
+    def __init__(self, wmi_class: str, fact: str, members: tuple[Member, ...]) -> None:
+        self.wmi_class = wmi_class
+        self.fact = fact  # the ansible_facts key: mmipsec or qmipsec
+        self.members = members
+        self.keys: tuple[str, ...] = tuple(m.key for m in members)
+        self.key_by_wmi_name: Mapping[str, str] = {m.wmi_name: m.key for m in members}
+        self.kind_by_key: Mapping[str, CounterKind] = {m.key: m.kind for m in members}
+        self.cumulative_keys: tuple[str, ...] = tuple(m.key for m in members
+                                                      if m.kind == "counter")
+        self.gauge_keys: tuple[str, ...] = tuple(m.key for m in members if m.kind == "gauge")
+
+    def __repr__(self) -> str:
+        return f"Schema({self.wmi_class!r})"
+
+
+MM = Schema(WMI_CLASS, "mmipsec", MEMBERS)
+QM = Schema(QM_WMI_CLASS, "qmipsec", QM_MEMBERS)
+SCHEMAS: tuple[Schema, ...] = (MM, QM)
+
+# The main-mode names every caller has used since 0.1.0.
+COUNTER_KEYS: tuple[str, ...] = MM.keys
+KEY_BY_WMI_NAME: Mapping[str, str] = MM.key_by_wmi_name
+KIND_BY_KEY: Mapping[str, CounterKind] = MM.kind_by_key
+CUMULATIVE_KEYS: tuple[str, ...] = MM.cumulative_keys
+GAUGE_KEYS: tuple[str, ...] = MM.gauge_keys
+QM_COUNTER_KEYS: tuple[str, ...] = QM.keys
 
 SNAPSHOT_KEYS: tuple[str, ...] = (
     "available", "reason", "message", "source", "collected_at", "boot_time", "instances", "totals",
@@ -175,22 +244,50 @@ def format_utc_timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def sum_active(instances: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """Sum each counter over the active instances (exact ints; may pass 2**64-1)."""
-    totals = dict.fromkeys(COUNTER_KEYS, 0)
+def sum_active(instances: Iterable[Mapping[str, Any]], schema: Schema = MM) -> dict[str, int]:
+    """Sum each counter over the active instances (exact ints; may pass 2**64-1).
+
+    Both transports total on the controller with this: a sum of uint64 values needs more
+    than 64 bits, which Python's int has and the module's JSON serialisers do not.
+    """
+    totals = dict.fromkeys(schema.keys, 0)
     for instance in instances:
         if instance["active"]:
-            for key in COUNTER_KEYS:
+            for key in schema.keys:
                 totals[key] += instance["counters"][key]
     return totals
+
+
+def with_totals(snapshot: Any, schema: Schema = MM) -> Any:
+    """A copy of an available snapshot with ``totals`` summed here, from its instances.
+
+    The module leaves totals to the controller when it cannot write them as integers (see
+    mmipsec_facts.ps1), and the controller's sum is exact either way. Anything that is not an
+    available snapshot with well-formed counters comes back as it is, for
+    :func:`validate_snapshot` to name what is wrong.
+    """
+    if not isinstance(snapshot, Mapping) or snapshot.get("available") is not True:
+        return snapshot
+    instances = snapshot.get("instances")
+    if not isinstance(instances, list):
+        return snapshot
+    try:
+        if not all(is_uint64(instance["counters"][key]) and isinstance(instance["active"], bool)
+                   for instance in instances for key in schema.keys):
+            return snapshot
+        totals = sum_active(instances, schema)
+    except (TypeError, KeyError, IndexError):
+        return snapshot
+    return {**snapshot, "totals": totals}
 
 
 class _Checker:
     """Raises InputError for one snapshot, with field paths relative to where it was given."""
 
-    def __init__(self, host: str | None, argument: str | None) -> None:
+    def __init__(self, host: str | None, argument: str | None, schema: Schema) -> None:
         self.host = host
         self.argument = argument
+        self.schema = schema
 
     def error(self, field: str, expected: str, got: Any) -> InputError:
         """The error for ``field`` (a path inside the snapshot, "" for the snapshot itself)."""
@@ -201,19 +298,20 @@ class _Checker:
         return InputError(where, expected, got, self.host)
 
     def counters(self, counters: Any, field: str, upper: int | None) -> None:
-        """Check a mapping of the 21 keys to non-negative ints (at most ``upper`` if given)."""
+        """Check a mapping of the schema's keys to non-negative ints (at most ``upper``)."""
+        count = len(self.schema.keys)
         if not isinstance(counters, Mapping):
-            raise self.error(field, "a mapping of the 21 counter keys", counters)
+            raise self.error(field, f"a mapping of the {count} counter keys", counters)
         limit = f"0..{upper}" if upper is not None else "0 or more"
-        for key in COUNTER_KEYS:
+        for key in self.schema.keys:
             value = counters.get(key, MISSING)
             if (isinstance(value, bool) or not isinstance(value, int) or value < 0
                     or (upper is not None and value > upper)):
                 raise self.error(f"{field}.{key}", f"an integer in {limit} (not a bool, float "
                                  "or string)", value)
         for key in counters:
-            if key not in KIND_BY_KEY:
-                raise self.error(f"{field}.{key}", "no such key (only the 21 counter keys)",
+            if key not in self.schema.kind_by_key:
+                raise self.error(f"{field}.{key}", f"no such key (only the {count} counter keys)",
                                  counters[key])
 
     def timestamp(self, value: Any, field: str, nullable: bool) -> None:
@@ -228,8 +326,8 @@ class _Checker:
 
 
 def validate_snapshot(snapshot: Any, host: str | None = None,
-                      argument: str | None = None) -> Mapping[str, Any]:
-    """Check that a value is a complete ``ansible_facts.mmipsec`` snapshot.
+                      argument: str | None = None, schema: Schema = MM) -> Mapping[str, Any]:
+    """Check that a value is a complete ``ansible_facts.mmipsec`` (or ``qmipsec``) snapshot.
 
     The shape is the contract of DESIGN.md: every key present, counters exact uint64 ints,
     totals equal to the sum over active instances, empty instances and totals when unavailable.
@@ -240,6 +338,7 @@ def validate_snapshot(snapshot: Any, host: str | None = None,
         argument: The argument the snapshot was given as (for example ``input``); the error's
             field then starts with it. Without it, fields are paths inside the snapshot and the
             snapshot itself is ``snapshot``.
+        schema: The class the snapshot is of: :data:`MM` (``mmipsec``) or :data:`QM`.
 
     Returns:
         The snapshot itself, unchanged.
@@ -247,9 +346,9 @@ def validate_snapshot(snapshot: Any, host: str | None = None,
     Raises:
         InputError: The first problem found, naming the host and the field.
     """
-    check = _Checker(host, argument)
+    check = _Checker(host, argument, schema)
     if not isinstance(snapshot, Mapping):
-        raise check.error("", "a mapping (ansible_facts.mmipsec)", snapshot)
+        raise check.error("", f"a mapping (ansible_facts.{schema.fact})", snapshot)
     for key in SNAPSHOT_KEYS:
         if key not in snapshot:
             raise check.error(key, "a value (every snapshot key is required)", MISSING)
@@ -303,8 +402,8 @@ def validate_snapshot(snapshot: Any, host: str | None = None,
 
     # Totals are a sum of uint64 values, so only they may pass 2**64-1.
     check.counters(totals, "totals", None)
-    expected = sum_active(instances)
-    for key in COUNTER_KEYS:
+    expected = sum_active(instances, schema)
+    for key in schema.keys:
         if totals[key] != expected[key]:
             raise check.error(f"totals.{key}", f"{expected[key]}, the sum over active instances",
                               totals[key])

@@ -23,6 +23,8 @@ from typing import Any
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     MEMBERS,
+    MM,
+    QM,
     validate_snapshot,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
@@ -33,6 +35,8 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._fleet import repor
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._nagios import EXIT_CODES, SEVERITY
 
 PREFIX = "winiscsi_ipsec_"
+# The quick-mode counters' families: winiscsi_ipsec_qm_<key> (key_additions is in both classes).
+QM_PREFIX = "qm_"
 FORMATS: tuple[str, ...] = ("openmetrics", "prometheus")
 # The media types of the two formats, for a web server or a push: documentation only.
 CONTENT_TYPES: Mapping[str, str] = {
@@ -110,24 +114,36 @@ def _check_statuses(row: Mapping[str, Any]) -> dict[str, str]:
     return statuses
 
 
-def _check_snapshots(snapshots: Any) -> dict[str, Mapping[str, Any]]:
-    """Host name -> validated snapshot; a null snapshot is left out."""
+def _check_snapshots(snapshots: Any) -> tuple[dict[str, Mapping[str, Any]],
+                                               dict[str, Mapping[str, Any]]]:
+    """Host name -> validated main-mode snapshot, and -> quick-mode one; nulls are left out.
+
+    A host's value is ``ansible_facts.mmipsec``, or a mapping of both classes (``mmipsec`` and
+    ``qmipsec``, such as ``ansible_facts``).
+    """
     if snapshots is None:
-        return {}
+        return {}, {}
     if not isinstance(snapshots, Mapping):
         raise InputError("snapshots", "a mapping of host name to ansible_facts.mmipsec (or null)",
                          snapshots)
+    quick: dict[str, Mapping[str, Any]] = {}
     result: dict[str, Mapping[str, Any]] = {}
     for host, one in snapshots.items():
         if not isinstance(host, str):
             raise InputError("snapshots", "host names (strings) as keys", host)
         if host in result:
             raise InputError(f"snapshots[{host!r}]", "each host once", host)
+        if isinstance(one, Mapping) and MM.fact in one:
+            qm = one.get(QM.fact)
+            if qm is not None:
+                quick[host] = validate_snapshot(qm, host=host, schema=QM,
+                                                argument=f"snapshots[{host!r}].{QM.fact}")
+            one = one[MM.fact]
         if one is None:
             continue
         validate_snapshot(one, host=host, argument=f"snapshots[{host!r}]")
         result[host] = one
-    return result
+    return result, quick
 
 
 def openmetrics(summary: Any, snapshots: Any = None, format: Any = "openmetrics") -> str:  # noqa: A002
@@ -143,6 +159,8 @@ def openmetrics(summary: Any, snapshots: Any = None, format: Any = "openmetrics"
     - ``winiscsi_ipsec_instance_active{host,instance}``: 1 or 0.
     - ``winiscsi_ipsec_<key>{host,instance}`` for the 21 counter keys, from the snapshots
       that are available: type counter (sample ``winiscsi_ipsec_<key>_total``) or gauge.
+    - ``winiscsi_ipsec_qm_<key>{host,instance}`` for the 18 quick-mode keys, likewise, when a
+      host's value holds both classes and its quick-mode snapshot is available.
 
     Only hosts with a summary row are written, and only families that have samples; families
     in the order above, hosts by name, checks and instances in their given order (a check named
@@ -150,7 +168,8 @@ def openmetrics(summary: Any, snapshots: Any = None, format: Any = "openmetrics"
 
     Args:
         summary: An mmipsec_summary result.
-        snapshots: Host name -> ``ansible_facts.mmipsec`` (null for none), or None.
+        snapshots: Host name -> ``ansible_facts.mmipsec`` or a mapping of both classes
+            (``mmipsec``, ``qmipsec``), null for none; or None.
         format: ``openmetrics`` or ``prometheus`` (text format 0.0.4).
 
     Returns:
@@ -162,11 +181,16 @@ def openmetrics(summary: Any, snapshots: Any = None, format: Any = "openmetrics"
             :func:`check_bounds` refuses.
     """
     check_bounds(summary, "input")
+    if isinstance(snapshots, Mapping):
+        # Only the two classes of a host's value are read (it may be all of ansible_facts).
+        snapshots = {host: ({key: one[key] for key in (MM.fact, QM.fact) if key in one}
+                            if isinstance(one, Mapping) and MM.fact in one else one)
+                     for host, one in snapshots.items()}
     check_bounds(snapshots, "snapshots")
     if not isinstance(format, str) or format not in FORMATS:
         raise InputError("format", f"one of {list(FORMATS)}", format)
     rows = sorted(report_rows(summary), key=lambda row: row["host"])
-    by_host = _check_snapshots(snapshots)
+    by_host, quick_by_host = _check_snapshots(snapshots)
     writer = _Writer(format)
     hosts = [row["host"] for row in rows]
     host_samples: dict[str, list[tuple[tuple[tuple[str, str], ...], int]]] = {
@@ -188,4 +212,10 @@ def openmetrics(summary: Any, snapshots: Any = None, format: Any = "openmetrics"
             ((("host", host), ("instance", str(one["instance_name"]))),
              int(one["counters"][member.key]))
             for host in hosts if host in by_host for one in by_host[host]["instances"]])
+    for member in QM.members:
+        writer.family(QM_PREFIX + member.key, member.kind, member.meaning, [
+            ((("host", host), ("instance", str(one["instance_name"]))),
+             int(one["counters"][member.key]))
+            for host in hosts if host in quick_by_host
+            for one in quick_by_host[host]["instances"]])
     return writer.text()

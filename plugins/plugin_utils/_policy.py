@@ -77,6 +77,8 @@ class CheckSpec(NamedTuple):
         unit_noun: What the counters count, for messages.
         rationale: Why the check and its defaults are what they are.
         compare_only: True when only mmipsec_compare (two windows) can judge it.
+        quick_mode: True when it judges the quick-mode class (MSiSCSI_QMIPSECStats, the
+            window's ``quick_mode``); a host without that class skips it.
     """
 
     name: str
@@ -92,6 +94,7 @@ class CheckSpec(NamedTuple):
     unit_noun: str
     rationale: str
     compare_only: bool = False
+    quick_mode: bool = False
 
 
 CHECKS: tuple[CheckSpec, ...] = (
@@ -197,6 +200,49 @@ CHECKS: tuple[CheckSpec, ...] = (
                   "short window can miss them: a warning by default; set critical to '1:' to "
                   "gate on it.",
         compare_only=True),
+    # Quick mode (MSiSCSI_QMIPSECStats): is the protected iSCSI traffic itself sound?
+    CheckSpec(
+        name="decryption_failure_rate", counters=("packets_not_decrypted",), kind="rate",
+        unit="per second", formula="delta(packets_not_decrypted) / rate window",
+        warning=None, critical="0", reason="PacketsNotDecrypted",
+        message="{value} packets per second failed decryption ({events} {where})",
+        idle_message="", unit_noun="packets that failed decryption",
+        rationale="A packet of an established SA that fails decryption means the two ends "
+                  "disagree on keys or policy (the classic sign of a bad IPsec change) or the "
+                  "traffic was tampered with; a healthy SA never produces one, so any is "
+                  "critical. A rate, so that a tolerance can be set per second whatever the "
+                  "window's length.",
+        quick_mode=True),
+    CheckSpec(
+        name="packet_authentication_failure_rate", counters=("packets_not_authenticated",),
+        kind="rate", unit="per second", formula="delta(packets_not_authenticated) / rate window",
+        warning=None, critical="0", reason="PacketsNotAuthenticated",
+        message="{value} packets per second failed authentication ({events} {where})",
+        idle_message="", unit_noun="packets whose data could not be verified",
+        rationale="A packet whose integrity check fails is mismatched keys or tampering, as "
+                  "for decryption failures: any is critical.",
+        quick_mode=True),
+    CheckSpec(
+        name="bad_spi_rate", counters=("bad_spi_packets",), kind="rate", unit="per second",
+        formula="delta(bad_spi_packets) / rate window",
+        warning="0.1", critical="1", reason="BadSpiPackets",
+        message="{value} packets per second arrived with a wrong SPI ({events} {where})",
+        idle_message="", unit_noun="packets with a wrong SPI",
+        rationale="A few packets for an SA that was just deleted are normal around a re-key; "
+                  "a steady stream means the peers no longer agree on which SAs exist (one "
+                  "side lost or replaced its SAs).",
+        quick_mode=True),
+    CheckSpec(
+        name="replay_detections", counters=("packets_with_replay_detection",), kind="count",
+        unit="packets", formula="delta(packets_with_replay_detection)",
+        warning="0", critical="100", reason="ReplayDetected",
+        message="{value} packets caught by replay detection {span}", idle_message="",
+        unit_noun="replayed packets",
+        rationale="Microsoft's wording for PacketsWithReplayDetection is ambiguous; we read it "
+                  "as packets refused by the sequence-number check, a failure counter. "
+                  "Duplicated or badly reordered traffic gives a few (a warning); a burst "
+                  "points at a replay attack or a broken path (critical).",
+        quick_mode=True),
 )
 
 CHECK_BY_NAME: Mapping[str, CheckSpec] = MappingProxyType({c.name: c for c in CHECKS})

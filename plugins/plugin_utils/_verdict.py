@@ -7,7 +7,9 @@ Internal to the winiscsi.ipsec collection: not a public API, may change without 
 The checks and their defaults are data in _policy.py; this file says how each kind of check
 turns a window (_window.py) into a status, a value and a message, and how the checks make a
 verdict. Unavailable or empty data gives ``unknown``, which fails a gate unless the caller
-allows it (fail closed).
+allows it (fail closed). The quick-mode checks judge the window's ``quick_mode``; a host
+without the quick-mode class (or a caller that gave none) skips them: they are left out of the
+verdict, neither unknown nor failed.
 """
 
 from __future__ import annotations
@@ -46,11 +48,14 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import (
     resolve_thresholds,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._window import (
+    QUICK_MODE,
     check_delta,
-    check_snapshot,
-    compute_delta,
-    lifetime_delta,
+    check_facts,
+    window_of,
 )
+
+MM_WINDOW_CHECKS: tuple[CheckSpec, ...] = tuple(c for c in WINDOW_CHECKS if not c.quick_mode)
+QM_WINDOW_CHECKS: tuple[CheckSpec, ...] = tuple(c for c in WINDOW_CHECKS if c.quick_mode)
 
 # Rank used by the gate: passed means every judged check ranks below fail_on.
 GATE_RANK: Mapping[str, int] = MappingProxyType({"ok": 0, "warning": 1, "critical": 2})
@@ -232,18 +237,32 @@ def _activity(spec: CheckSpec, ranges: Ranges, pre: Mapping[str, Any],
     return _judged(spec, ranges, after, text)
 
 
-def judge_window(window: Mapping[str, Any], thresholds: Thresholds) -> list[dict[str, Any]]:
-    """Run every window check (all but the compare-only ones) on one window, in policy order."""
+def _judge_class(window: Mapping[str, Any], specs: Sequence[CheckSpec],
+                 thresholds: Thresholds) -> list[dict[str, Any]]:
+    """Run the given checks, all of one class, on that class's window."""
     if not window["available"]:
         return [_result(spec, thresholds[spec.name], "unknown", None, REASON_UNAVAILABLE,
-                        f"no data: {window['reason']}") for spec in WINDOW_CHECKS]
+                        f"no data: {window['reason']}") for spec in specs]
     active = [i for i in window["instances"] if i["active"] and i["state"] != "vanished"]
     if not active:
         return [_result(spec, thresholds[spec.name], "unknown", None, REASON_NO_ACTIVE_INSTANCE,
-                        "no data: no instance is active") for spec in WINDOW_CHECKS]
+                        "no data: no instance is active") for spec in specs]
     span = _span(window)
     return [_EVALUATORS[spec.kind](spec, thresholds[spec.name], window, span, active)
-            for spec in WINDOW_CHECKS]
+            for spec in specs]
+
+
+def judge_window(window: Mapping[str, Any], thresholds: Thresholds) -> list[dict[str, Any]]:
+    """Run every window check (all but the compare-only ones) on one window, in policy order.
+
+    The main-mode checks always run. The quick-mode ones run on ``window['quick_mode']`` when
+    it is there and available; otherwise the host has no quick-mode data and they are skipped.
+    """
+    checks = _judge_class(window, MM_WINDOW_CHECKS, thresholds)
+    quick_mode = window.get(QUICK_MODE)
+    if quick_mode is not None and quick_mode["available"]:
+        checks += _judge_class(quick_mode, QM_WINDOW_CHECKS, thresholds)
+    return checks
 
 
 # --- the verdict --------------------------------------------------------------------------------
@@ -303,11 +322,8 @@ def verdict(current: Any, baseline: Any = None, thresholds: Any = None,
     level = check_fail_on(fail_on)
     allow = check_allow_unknown(allow_unknown)
     ranges = resolve_thresholds(thresholds)
-    snapshot = check_snapshot(current, "input")
-    if baseline is None:
-        window = lifetime_delta(snapshot)
-    else:
-        window = compute_delta(snapshot, check_snapshot(baseline, "baseline"))
+    now = check_facts(current, "input")
+    window = window_of(now, None if baseline is None else check_facts(baseline, "baseline"))
     return build_verdict(window, judge_window(window, ranges), level, allow)
 
 
@@ -361,8 +377,10 @@ def compare(pre_delta: Any, post_delta: Any, thresholds: Any = None,
     checks = judge_window(post, ranges)
     regressions = []
     for check in checks:
-        old = before[check["name"]]
-        if "unknown" in (old["status"], check["status"]):
+        old = before.get(check["name"])
+        # A quick-mode check the pre-change window skipped has nothing to compare with: its
+        # own status still gates.
+        if old is None or "unknown" in (old["status"], check["status"]):
             continue
         if GATE_RANK[check["status"]] > GATE_RANK[old["status"]]:
             regressions.append(_regression(check, old["value"], old["status"]))

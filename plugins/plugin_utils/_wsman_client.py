@@ -1,13 +1,13 @@
 # Copyright: (c) 2026, winiscsi.ipsec contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read MSiSCSI_MMIPSECStats from the controller over WS-Management (``via: wsman``).
+"""Read the iSCSI IPsec statistics from the controller over WS-Management (``via: wsman``).
 
 Internal to the winiscsi.ipsec collection: not a public API, may change without notice.
 
 :class:`Session` enumerates a class over a sender (``_wsman_transport``, or a fake in tests):
-Enumerate, Pull until EndOfSequence, Release when stopping early. :func:`collect_snapshot`
-reads the statistics and the boot time from the WMI instances and shapes the snapshot exactly
-as the module does.
+Enumerate, Pull until EndOfSequence, Release when stopping early. :func:`collect_facts` reads
+MSiSCSI_MMIPSECStats, MSiSCSI_QMIPSECStats and the boot time and shapes both snapshots exactly
+as the module does; :func:`collect_snapshot` reads the main-mode one only.
 No WinRS shell is opened: WS-Enumeration against the WMI plugin needs none.
 """
 
@@ -21,10 +21,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
-    MEMBERS,
+    MM,
+    QM,
     UINT64_MAX,
-    WMI_CLASS,
     WMI_NAMESPACE,
+    Schema,
     format_utc_timestamp,
     sum_active,
     to_plain,
@@ -36,6 +37,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman import (
     NS_SOAP,
     OS_CLASS_URI,
     STATS_CLASS_URI,
+    WMI_URI_BASE,
     Request,
     build_enumerate,
     build_pull,
@@ -64,6 +66,11 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_transport im
 # misbehaving service from keeping the controller busy.
 MAX_ITEMS = 4096
 MAX_PULLS = 64
+
+# The resource URI of each class (MS-WSMV 2.2.4.44: the WMI plugin's prefix, namespace, class).
+CLASS_URIS = {MM.wmi_class: STATS_CLASS_URI, QM.wmi_class: f"{WMI_URI_BASE}root/wmi/{QM.wmi_class}"}
+# What a class reports, for the message of a host that has none of its instances.
+_WHAT = {MM.wmi_class: "IPsec main-mode statistics", QM.wmi_class: "IPsec quick-mode statistics"}
 
 
 # --- Instance-name wildcards (PowerShell -like) ----------------------------------------------
@@ -315,8 +322,8 @@ def _unavailable(reason: str, message: str, collected_at: str,
             "collected_at": collected_at, "boot_time": boot_time, "instances": [], "totals": {}}
 
 
-def _stats_instance(item: ET.Element, target: Target) -> dict[str, Any]:
-    """Shape one MSiSCSI_MMIPSECStats item as the module does.
+def _stats_instance(item: ET.Element, target: Target, schema: Schema = MM) -> dict[str, Any]:
+    """Shape one item of the schema's class as the module does.
 
     A nil ``Active`` or counter is kept as None here: it matters only for an instance the
     filters keep, which :func:`_snapshot` refuses (an instance left out is never judged).
@@ -324,12 +331,13 @@ def _stats_instance(item: ET.Element, target: Target) -> dict[str, Any]:
     def bad(problem: str) -> WSManResponseError:
         return WSManResponseError(problem, target=target, operation="Enumerate")
 
-    props = parse_instance(item, STATS_CLASS_URI)
+    wmi_class = schema.wmi_class
+    props = parse_instance(item, CLASS_URIS[wmi_class])
     if props is None:
-        raise bad(f"an item is {item.tag}, not an instance of {WMI_CLASS}")
+        raise bad(f"an item is {item.tag}, not an instance of {wmi_class}")
     name = props.get("InstanceName")
     if not isinstance(name, str) or not name:
-        raise bad(f"an instance of {WMI_CLASS} has InstanceName {name!r}, expected a non-empty "
+        raise bad(f"an instance of {wmi_class} has InstanceName {name!r}, expected a non-empty "
                   "string")
     active_text = props.get("Active")
     active = {"true": True, "1": True, "false": False, "0": False}.get(
@@ -337,7 +345,7 @@ def _stats_instance(item: ET.Element, target: Target) -> dict[str, Any]:
     if active is None and active_text is not None:
         raise bad(f"instance {name!r}: Active is {active_text!r}, expected true or false")
     counters: dict[str, int | None] = {}
-    for member in MEMBERS:
+    for member in schema.members:
         text = props.get(member.wmi_name)
         if text is None and member.wmi_name in props:  # xsi:nil
             counters[member.key] = None
@@ -377,8 +385,7 @@ def collect_snapshot(session: Session, instance_name: str = "*", include_inactiv
     """Read MSiSCSI_MMIPSECStats and the boot time; shape ``ansible_facts.mmipsec``.
 
     Two requests when all fits in one reply: Enumerate of the class, Enumerate of
-    Win32_OperatingSystem. A class not registered and a provider failure are outcomes
-    (``available: false``); every other failure raises.
+    Win32_OperatingSystem. :func:`collect_facts` reads the quick-mode class too.
 
     Args:
         session: The session to the host.
@@ -391,27 +398,73 @@ def collect_snapshot(session: Session, instance_name: str = "*", include_inactiv
 
     Raises:
         InputError: ``instance_name`` is not a valid pattern (before any request).
+        WSManError: As :func:`collect_facts`.
+    """
+    return collect_facts(session, instance_name, include_inactive, collected_at, (MM,))["mmipsec"]
+
+
+def collect_facts(session: Session, instance_name: str = "*", include_inactive: bool = False,
+                  collected_at: datetime | None = None,
+                  schemas: tuple[Schema, ...] = (MM, QM)) -> dict[str, dict[str, Any]]:
+    """Read both statistics classes and the boot time; shape ``ansible_facts``.
+
+    Three requests when all fits in one reply: Enumerate of MSiSCSI_MMIPSECStats, of
+    MSiSCSI_QMIPSECStats, of Win32_OperatingSystem. For each class, a class not registered and
+    a provider failure are outcomes (``available: false``); every other failure raises.
+
+    Args:
+        session: The session to the host.
+        instance_name: PowerShell ``-like`` pattern on InstanceName (case-insensitive), applied
+            to both classes.
+        include_inactive: Keep instances whose ``Active`` is false.
+        collected_at: The collection time (aware); now, if None.
+        schemas: The classes to read.
+
+    Returns:
+        ``{"mmipsec": snapshot, "qmipsec": snapshot}``: the task's ``ansible_facts``, one key per
+        class read, each snapshot with the same ``collected_at`` and ``boot_time``.
+
+    Raises:
+        InputError: ``instance_name`` is not a valid pattern (before any request).
         WSManError: The host could not be read; ``str()`` says what happened and to whom,
             ``unreachable`` tells unreachable from failed, ``details()`` has the evidence.
     """
     matcher = compile_wildcard(instance_name)
     moment = format_utc_timestamp(collected_at or datetime.now(timezone.utc))
+    # In this order on the wire: each class, then the boot time both snapshots carry.
+    reads = {schema.fact: _enumerate_class(session, schema) for schema in schemas}
+    boot_time = _read_boot_time(session)
+    facts = {}
+    for schema in schemas:
+        read = reads[schema.fact]
+        if isinstance(read, WSManFault):
+            facts[schema.fact] = _unavailable(str(read.outcome), read.host_message, moment,
+                                              boot_time)
+        else:
+            facts[schema.fact] = _snapshot(read, matcher, instance_name, include_inactive,
+                                           moment, boot_time, session.settings.target, schema)
+    return facts
+
+
+def _enumerate_class(session: Session, schema: Schema) -> list[dict[str, Any]] | WSManFault:
+    """The class's instances, shaped; or the fault by which the host says it has no such data.
+
+    A class not registered and a provider failure are outcomes (``available: false``); any
+    other fault raises.
+    """
     try:
-        items = session.enumerate(STATS_CLASS_URI)
+        items = session.enumerate(CLASS_URIS[schema.wmi_class])
     except WSManFault as fault:
         if fault.outcome not in UNAVAILABLE_OUTCOMES:
             raise
-        return _unavailable(str(fault.outcome), fault.host_message, moment,
-                            _read_boot_time(session))
-    instances = [_stats_instance(item, session.settings.target) for item in items]
-    return _snapshot(instances, matcher, instance_name, include_inactive, moment,
-                     _read_boot_time(session), session.settings.target)
+        return fault
+    return [_stats_instance(item, session.settings.target, schema) for item in items]
 
 
-def _refuse_nulls(kept: list[dict[str, Any]], target: Target) -> None:
+def _refuse_nulls(kept: list[dict[str, Any]], schema: Schema, target: Target) -> None:
     """A kept instance with a null counter would read as 0 or as a reset: fail closed."""
     for instance in kept:
-        unset = [member.wmi_name for member in MEMBERS
+        unset = [member.wmi_name for member in schema.members
                  if instance["counters"][member.key] is None]
         if unset:
             raise WSManResponseError(f"instance {instance['instance_name']!r}: "
@@ -421,12 +474,13 @@ def _refuse_nulls(kept: list[dict[str, Any]], target: Target) -> None:
 
 def _snapshot(instances: Iterable[dict[str, Any]], matcher: re.Pattern[str], pattern: str,
               include_inactive: bool, moment: str, boot_time: str | None,
-              target: Target) -> dict[str, Any]:
+              target: Target, schema: Schema = MM) -> dict[str, Any]:
     instances = list(instances)
+    wmi_class = schema.wmi_class
     if not instances:
-        return _unavailable("no_instances", f"{WMI_CLASS} is registered in {WMI_NAMESPACE} but "
-                            "has no instances: no adapter on this host reports IPsec main-mode "
-                            "statistics", moment, boot_time)
+        return _unavailable("no_instances", f"{wmi_class} is registered in {WMI_NAMESPACE} but "
+                            f"has no instances: no adapter on this host reports "
+                            f"{_WHAT[wmi_class]}", moment, boot_time)
     matched = [i for i in instances if matcher.fullmatch(i["instance_name"])]
     for instance in matched:
         if instance["active"] is None:  # cannot tell whether it counts: fail closed
@@ -434,13 +488,13 @@ def _snapshot(instances: Iterable[dict[str, Any]], matcher: re.Pattern[str], pat
                                      "expected true or false", target=target,
                                      operation="Enumerate")
     kept = [i for i in matched if include_inactive or i["active"]]
-    _refuse_nulls(kept, target)
+    _refuse_nulls(kept, schema, target)
     if not kept:
         why = (f"all {len(matched)} instance(s) matching instance_name {pattern!r} are inactive "
                "(set include_inactive to keep them)" if matched
                else f"no name matched instance_name {pattern!r}")
-        return _unavailable("no_instances", f"{len(instances)} instance(s) of {WMI_CLASS} "
+        return _unavailable("no_instances", f"{len(instances)} instance(s) of {wmi_class} "
                             f"found, none kept: {why}", moment, boot_time)
     return {"available": True, "reason": None, "message": None, "source": "wsman",
             "collected_at": moment, "boot_time": boot_time, "instances": kept,
-            "totals": sum_active(kept)}
+            "totals": sum_active(kept, schema)}

@@ -53,11 +53,12 @@ if str(SUPPORT) not in sys.path:
 from winrm_endpoint import Endpoint  # noqa: E402  (needs tests/support on sys.path)
 
 STATS = "MSiSCSI_MMIPSECStats"
+QM_STATS = "MSiSCSI_QMIPSECStats"
 OS = "Win32_OperatingSystem"
 # What one gather sends to each host of the faults scenario, as (action, class) pairs: the
-# class, then the boot time. A failure on the class query stops there; the class-missing and
-# provider-error outcomes still read the boot time.
-GATHER = [("Enumerate", STATS), ("Enumerate", OS)]
+# class, the quick-mode class (which these hosts lack), then the boot time. A failure on the
+# class query stops there; the class-missing and provider-error outcomes still read the rest.
+GATHER = [("Enumerate", STATS), ("Enumerate", QM_STATS), ("Enumerate", OS)]
 STOPPED = [("Enumerate", STATS)]
 ROUND_TRIPS: dict[str, list[tuple[str, str]]] = {
     "basic_http": GATHER,
@@ -65,7 +66,8 @@ ROUND_TRIPS: dict[str, list[tuple[str, str]]] = {
     "ntlm_http": GATHER,
     "ntlm_https": GATHER,
     # page_size 1 and three instances: one item per reply, so two Pulls.
-    "paged": [("Enumerate", STATS), ("Pull", STATS), ("Pull", STATS), ("Enumerate", OS)],
+    "paged": [("Enumerate", STATS), ("Pull", STATS), ("Pull", STATS), ("Enumerate", QM_STATS),
+              ("Enumerate", OS)],
     "no_instances": GATHER,
     "big_values": GATHER,
     "class_missing": GATHER,
@@ -412,7 +414,7 @@ def test_options_playbook_asserts_pass(options_run: PlaybookRun) -> None:
 
 
 def test_options_round_trips(options_run: PlaybookRun) -> None:
-    paged = [("Enumerate", STATS), ("Pull", STATS), ("Pull", STATS), ("Enumerate", OS)]
+    paged = ROUND_TRIPS["paged"]
     # Five reads through module_defaults; the filters apply after the query.
     assert options_run.wsman_calls("paged") == paged * 5
     # A bad instance_name or via fails before any request.
@@ -440,13 +442,14 @@ def test_wrong_ca_fails_with_a_certificate_error(options_run: PlaybookRun,
 
 
 # --- The two transports agree -----------------------------------------------------------------
+@pytest.mark.parametrize("fact", ["mmipsec", "qmipsec"])
 @pytest.mark.parametrize("recorded", sorted(p.stem for p in RECORDED.glob("*.json")))
 def test_wsman_facts_equal_the_recorded_module_facts(equivalence_run: PlaybookRun,
-                                                     recorded: str) -> None:
+                                                     recorded: str, fact: str) -> None:
     assert equivalence_run.rc == 0, equivalence_run.tail()
     assert equivalence_run.results is not None, equivalence_run.tail()
-    want = json.loads((RECORDED / f"{recorded}.json").read_text())["ansible_facts"]["mmipsec"]
-    got = equivalence_run.results[recorded]["ansible_facts"]["mmipsec"]
+    want = json.loads((RECORDED / f"{recorded}.json").read_text())["ansible_facts"][fact]
+    got = equivalence_run.results[recorded]["ansible_facts"][fact]
     assert (want["source"], got["source"]) == ("cim", "wsman")
     assert set(got) == set(want)
     # The boot time is the same instant; the module writes 7 fraction digits, wsman 6.
@@ -464,7 +467,9 @@ def test_equivalence_read_used_ntlm_and_paging(equivalence_run: PlaybookRun) -> 
     # The two-instance host pages one item per reply over NTLM with message encryption.
     entries = [e for e in equivalence_run.requests
                if e["host"] == "two_instances_one_inactive" and e["action"]]
-    assert [e["action"].rsplit("/", 1)[-1] for e in entries] == ["Enumerate", "Pull", "Enumerate"]
+    # Main mode (two instances), quick mode (two instances), the boot time.
+    assert [e["action"].rsplit("/", 1)[-1] for e in entries] == [
+        "Enumerate", "Pull", "Enumerate", "Pull", "Enumerate"]
     assert {(e["transport"], e["encrypted"], e["user"]) for e in entries} == {
         ("ntlm", True, "iscsi-reader")}
 

@@ -68,13 +68,21 @@ def render() -> str:
         "window (a baseline snapshot to the current one) and the defaults are starting points: "
         "override them per check with `thresholds`.")
     add("")
+    add("The quick-mode checks (class `quick mode` below) judge the sibling class "
+        "`MSiSCSI_QMIPSECStats` (`ansible_facts.qmipsec`): whether the protected iSCSI traffic "
+        "itself is sound. They run when the filters get both classes (a mapping with `mmipsec` "
+        "and `qmipsec`, such as `ansible_facts`, as the roles pass them); a host without the "
+        "quick-mode class, or a caller that passes `ansible_facts.mmipsec` alone, skips them: "
+        "they are left out of the verdict, neither unknown nor failed.")
+    add("")
     add("## Checks")
     add("")
-    add("| check | kind | counters | value | warning | critical | reason |")
-    add("|---|---|---|---|---|---|---|")
+    add("| check | class | kind | counters | value | warning | critical | reason |")
+    add("|---|---|---|---|---|---|---|---|")
     for c in h.CHECKS:
         counters = ", ".join(f"`{k}`" for k in c.counters)
-        add(f"| `{c.name}` | {c.kind} | {counters} | {c.unit} | {_range(c.warning)} | "
+        mode = "quick mode" if c.quick_mode else "main mode"
+        add(f"| `{c.name}` | {mode} | {c.kind} | {counters} | {c.unit} | {_range(c.warning)} | "
             f"{_range(c.critical)} | `{c.reason}` |")
     add("")
     for c in h.CHECKS:
@@ -86,6 +94,9 @@ def render() -> str:
             levels.append(f"{level} none" if text is None else
                           f"{level} `{text}` (raised {_raised_when(text, h.parse_range)})")
         add(f"- Defaults: {', '.join(levels)}; reason `{c.reason}` when raised.")
+        if c.quick_mode:
+            add("- Judges `MSiSCSI_QMIPSECStats` (`ansible_facts.qmipsec`); skipped on a host "
+                "without it.")
         if c.compare_only:
             add("- Judged only by `mmipsec_compare`, which has the windows before and after "
                 "a change.")

@@ -75,3 +75,26 @@ def unavailable_pairs() -> list[tuple[dict[str, Any], dict[str, Any], str]]:
 
 UNAVAILABLE_IDS = ["current-no-class", "baseline-provider-error", "current-empty",
                    "baseline-empty"]
+
+
+# --- the quick-mode class (ansible_facts.qmipsec) ---------------------------------------------
+def qm_snapshot(*, collected_at: str = T1, boot_time: str | None = BOOT, active: bool = True,
+                **values: int) -> dict[str, Any]:
+    """An available quick-mode snapshot: one instance with ``values``, every other key zero."""
+    from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import QM
+
+    unknown = set(values) - set(QM.keys)
+    if unknown:
+        raise KeyError(f"not quick-mode keys: {sorted(unknown)}")
+    items = [{"instance_name": INSTANCE, "active": active,
+              "counters": {**dict.fromkeys(QM.keys, 0), **values}}]
+    return {
+        "available": True, "reason": None, "message": None, "source": "cim",
+        "collected_at": collected_at, "boot_time": boot_time,
+        "instances": items, "totals": sum_active(items, QM),
+    }
+
+
+def both(mm: Mapping[str, Any], qm: Mapping[str, Any]) -> dict[str, Any]:
+    """Both classes as one argument, the way ansible_facts holds them."""
+    return {"mmipsec": mm, "qmipsec": qm}

@@ -53,10 +53,12 @@ _HOST_KEYS = frozenset({
     "auth", "scheme", "user", "password", "inventory_password", "boot_time", "instances",
     "counters", "growth", "page_size", "fault", "fault_scope", "slow_seconds",
     "oversized_bytes", "groups", "unreachable", "read_timeout_sec", "operation_timeout_sec",
-    "allow_unencrypted", "machine", "shapes",
+    "allow_unencrypted", "machine", "shapes", "quick_mode",
 })
-_PHASE_KEYS = frozenset({"growth", "counters", "fault", "boot_time", "instances", "freeze"})
-_INSTANCE_KEYS = frozenset({"name", "active", "counters", "growth"})
+_PHASE_KEYS = frozenset({"growth", "counters", "fault", "boot_time", "instances", "freeze",
+                         "quick_mode"})
+_INSTANCE_KEYS = frozenset({"name", "active", "counters", "growth", "quick_mode"})
+_QUICK_MODE_KEYS = frozenset({"counters", "growth"})
 
 
 def _load_counters_module() -> ModuleType:
@@ -86,6 +88,14 @@ WMI_NAME_BY_KEY: Mapping[str, str] = {m.key: m.wmi_name for m in MEMBERS}
 _KEY_BY_ANY_NAME: Mapping[str, str] = {
     **{m.key: m.key for m in MEMBERS}, **{m.wmi_name: m.key for m in MEMBERS},
 }
+# The quick-mode sibling, MSiSCSI_QMIPSECStats (its own 18 keys; key_additions is in both).
+QM_MEMBERS: tuple[Any, ...] = COUNTERS.QM_MEMBERS
+QM_COUNTER_KEYS: tuple[str, ...] = COUNTERS.QM_COUNTER_KEYS
+QM_CUMULATIVE_KEYS: frozenset[str] = frozenset(COUNTERS.QM.cumulative_keys)
+QM_WMI_NAME_BY_KEY: Mapping[str, str] = {m.key: m.wmi_name for m in QM_MEMBERS}
+_QM_KEY_BY_ANY_NAME: Mapping[str, str] = {
+    **{m.key: m.key for m in QM_MEMBERS}, **{m.wmi_name: m.key for m in QM_MEMBERS},
+}
 
 
 class ScenarioError(ValueError):
@@ -112,6 +122,9 @@ class InstanceSpec:
     active: bool
     counters: Mapping[str, int]
     growth: Mapping[str, Fraction]
+    # Its MSiSCSI_QMIPSECStats values; None when the host has no quick-mode class.
+    qm_counters: Mapping[str, int] | None = None
+    qm_growth: Mapping[str, Fraction] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,8 @@ class PhaseOverride:
     boot_time: datetime | Literal["now"] | None = None
     instances: tuple[InstanceSpec, ...] | None = None
     freeze: bool = False
+    qm_growth: Mapping[str, Fraction] = field(default_factory=dict)
+    qm_counters: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -262,7 +277,10 @@ def _host(name: str, raw: Mapping[str, Any]) -> HostSpec:
     raw_instances = raw.get("instances")
     if raw_instances is None:
         raw_instances = [{"name": DEFAULT_INSTANCE_NAME}]
-    instances = _instances(raw_instances, f"{where}.instances", base_counters, base_growth)
+    quick_mode = raw.get("quick_mode")
+    instances = _instances(raw_instances, f"{where}.instances", base_counters, base_growth,
+                           None if quick_mode is None else _quick_mode(quick_mode,
+                                                                       f"{where}.quick_mode"))
     groups = raw.get("groups") or []
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         raise ScenarioError(f"{where}.groups", "a list of group names", groups)
@@ -318,7 +336,10 @@ def _phase(raw: Any, where: str) -> PhaseOverride:
     instances = None
     if "instances" in data:
         instances = _instances(data["instances"], f"{where}.instances", {}, {})
+    qm_counters, qm_growth = _quick_mode(data.get("quick_mode") or {}, f"{where}.quick_mode")
     return PhaseOverride(
+        qm_growth=qm_growth,
+        qm_counters=qm_counters,
         growth=_growth(data.get("growth") or {}, f"{where}.growth"),
         counters=_counters(data.get("counters") or {}, f"{where}.counters"),
         fault=fault,
@@ -329,8 +350,17 @@ def _phase(raw: Any, where: str) -> PhaseOverride:
     )
 
 
+def _quick_mode(raw: Any, where: str) -> tuple[dict[str, int], dict[str, Fraction]]:
+    """A ``quick_mode`` mapping: ``counters`` and ``growth`` of MSiSCSI_QMIPSECStats keys."""
+    data = _mapping(raw or {}, where)
+    _only(data, _QUICK_MODE_KEYS, where)
+    return (_counters(data.get("counters") or {}, f"{where}.counters", _QM_KEY_BY_ANY_NAME),
+            _growth(data.get("growth") or {}, f"{where}.growth", _QM_KEY_BY_ANY_NAME))
+
+
 def _instances(
-    raw: Any, where: str, counters: Mapping[str, int], growth: Mapping[str, Fraction]
+    raw: Any, where: str, counters: Mapping[str, int], growth: Mapping[str, Fraction],
+    quick_mode: tuple[dict[str, int], dict[str, Fraction]] | None = None,
 ) -> tuple[InstanceSpec, ...]:
     if not isinstance(raw, list):
         raise ScenarioError(where, "a list of instances", raw)
@@ -345,15 +375,31 @@ def _instances(
         values["active_acquire"] = 1  # Idle IKE keeps one acquire outstanding (counters.md).
         values.update(counters)
         values.update(own_counters)
+        # The quick-mode class is per host: the host's quick_mode (or any instance's) gives
+        # every instance one, with that instance's own values on top.
+        qm_counters: dict[str, int] | None = None
+        qm_growth: dict[str, Fraction] = {}
+        if quick_mode is not None or "quick_mode" in data:
+            own_qm = _quick_mode(data.get("quick_mode") or {}, f"{iwhere}.quick_mode")
+            host_qm = quick_mode or ({}, {})
+            qm_counters = {key: 0 for key in QM_COUNTER_KEYS}
+            qm_counters.update({**host_qm[0], **own_qm[0]})
+            qm_growth = {**host_qm[1], **own_qm[1]}
         result.append(InstanceSpec(
             name=name,
             active=_bool(data.get("active", True), f"{iwhere}.active"),
             counters=values,
             growth={**growth, **_growth(data.get("growth") or {}, f"{iwhere}.growth")},
+            qm_counters=qm_counters,
+            qm_growth=qm_growth,
         ))
     names = [i.name for i in result]
     if len(set(names)) != len(names):
         raise ScenarioError(where, "unique instance names", names)
+    if quick_mode is None and any(i.qm_counters is not None for i in result):
+        # One instance with quick-mode data means the host has the class: all instances do.
+        result = [i if i.qm_counters is not None
+                  else replace(i, qm_counters=dict.fromkeys(QM_COUNTER_KEYS, 0)) for i in result]
     return tuple(result)
 
 
@@ -374,24 +420,25 @@ def _check_ntlm_users(hosts: Mapping[str, HostSpec]) -> None:
         seen[key] = host.password
 
 
-def _key(name: Any, where: str) -> str:
-    if name not in _KEY_BY_ANY_NAME:
-        raise ScenarioError(where, "a counter key or WMI member name of MSiSCSI_MMIPSECStats", name)
-    return _KEY_BY_ANY_NAME[name]
+def _key(name: Any, where: str, names: Mapping[str, str] = _KEY_BY_ANY_NAME) -> str:
+    if name not in names:
+        wmi_class = "MSiSCSI_MMIPSECStats" if names is _KEY_BY_ANY_NAME else "MSiSCSI_QMIPSECStats"
+        raise ScenarioError(where, f"a counter key or WMI member name of {wmi_class}", name)
+    return names[name]
 
 
-def _counters(raw: Any, where: str) -> dict[str, int]:
+def _counters(raw: Any, where: str, names: Mapping[str, str] = _KEY_BY_ANY_NAME) -> dict[str, int]:
     result: dict[str, int] = {}
     for name, value in _mapping(raw, where).items():
-        key = _key(name, f"{where}.{name}")
+        key = _key(name, f"{where}.{name}", names)
         result[key] = _int(value, f"{where}.{name}", 0, UINT64_MAX)
     return result
 
 
-def _growth(raw: Any, where: str) -> dict[str, Fraction]:
+def _growth(raw: Any, where: str, names: Mapping[str, str] = _KEY_BY_ANY_NAME) -> dict[str, Fraction]:
     result: dict[str, Fraction] = {}
     for name, value in _mapping(raw, where).items():
-        key = _key(name, f"{where}.{name}")
+        key = _key(name, f"{where}.{name}", names)
         result[key] = Fraction(str(_number(value, f"{where}.{name}")))
     return result
 
@@ -497,12 +544,13 @@ class InstanceState:
     anchor_time: float
     anchor: dict[str, int]
     growth: dict[str, Fraction]
+    keys: tuple[str, ...] = COUNTER_KEYS  # QM_COUNTER_KEYS for a quick-mode instance
 
     def values(self, now: float) -> dict[str, int]:
-        """The 21 counter values at ``now`` (exact ints, clamped to the uint64 range)."""
+        """The counter values at ``now`` (exact ints, clamped to the uint64 range)."""
         elapsed = Fraction(max(0.0, now - self.anchor_time))
         result = {}
-        for key in COUNTER_KEYS:
+        for key in self.keys:
             value = self.anchor[key] + math.floor(self.growth.get(key, Fraction(0)) * elapsed)
             result[key] = min(max(value, 0), UINT64_MAX)
         return result
@@ -527,6 +575,12 @@ class HostState:
             InstanceState(i.name, i.active, start, dict(i.counters), dict(i.growth))
             for i in spec.instances
         ]
+        self._qm_instances = [
+            InstanceState(i.name, i.active, start, dict(i.qm_counters), dict(i.qm_growth),
+                          QM_COUNTER_KEYS)
+            for i in spec.instances if i.qm_counters is not None
+        ]
+        self._has_quick_mode = any(i.qm_counters is not None for i in spec.instances)
 
     def snapshot(self) -> tuple[str | None, datetime, list[tuple[str, bool, dict[str, int]]]]:
         """Fault, boot time and (name, active, counters) of every instance, all at one moment."""
@@ -534,6 +588,14 @@ class HostState:
             now = self._clock()
             instances = [(i.name, i.active, i.values(now)) for i in self._instances]
             return self.fault, self.boot_time, instances
+
+    def quick_mode(self) -> list[tuple[str, bool, dict[str, int]]] | None:
+        """(name, active, counters) of every MSiSCSI_QMIPSECStats instance; None: no class."""
+        with self._lock:
+            if not self._has_quick_mode:
+                return None
+            now = self._clock()
+            return [(i.name, i.active, i.values(now)) for i in self._qm_instances]
 
     def current_fault(self) -> str | None:
         """The fault this host answers with now (None when healthy)."""
@@ -585,7 +647,33 @@ class HostState:
                 anchor.update(override.counters)
                 new_states.append(InstanceState(spec.name, spec.active, now, anchor, growth))
             self._instances = new_states
+            self._qm_instances = self._next_quick_mode(specs, override, now, rebooted)
             self.fault = override.fault if override.fault_set else self.spec.fault
             if self.fault == "wrong_password":
                 self.fault = None
             self.phase = phase
+
+    def _next_quick_mode(self, specs: Sequence[InstanceSpec], override: PhaseOverride, now: float,
+                         rebooted: bool) -> list[InstanceState]:
+        """The quick-mode instances after a phase switch: the same rules as the main-mode ones."""
+        current = {i.name: i for i in self._qm_instances}
+        base_by_name = {i.name: i for i in self.spec.instances}
+        states = []
+        for spec in specs:
+            if spec.qm_counters is None and not self._has_quick_mode:
+                continue
+            base = base_by_name.get(spec.name)
+            own_growth = spec.qm_growth or (base.qm_growth if base is not None else {})
+            growth = {} if override.freeze else {**own_growth, **override.qm_growth}
+            old = current.get(spec.name)
+            initial = dict(spec.qm_counters or dict.fromkeys(QM_COUNTER_KEYS, 0))
+            if old is not None and not rebooted:
+                anchor = old.values(now)
+            elif rebooted:
+                anchor = {k: (0 if k in QM_CUMULATIVE_KEYS else v) for k, v in initial.items()}
+            else:
+                anchor = initial
+            anchor.update(override.qm_counters)
+            states.append(InstanceState(spec.name, spec.active, now, anchor, growth,
+                                        QM_COUNTER_KEYS))
+        return states

@@ -539,14 +539,20 @@ def test_counters_grow_and_phases_keep_them_continuous() -> None:
     state.apply("change", scenario.phases["change"]["web03"])
     clock.now += 4
     values = state.snapshot()[2][0][2]
-    assert values["oakley_main_mode"] == 1205
-    assert values["authentication_failures"] == 12
-    assert values["negotiation_failures"] == 20
+    # The change breaks web03's decryption: main mode still negotiates, in quick mode
+    # packets_not_decrypted grows 25 per second.
+    assert values["oakley_main_mode"] == 1207
+    assert values["authentication_failures"] == 0
+    quick_mode = state.quick_mode()
+    assert quick_mode is not None
+    assert quick_mode[0][2]["packets_not_decrypted"] == 100
     state.apply("rollback", scenario.phases["rollback"].get("web03"))
     clock.now += 100
     values = state.snapshot()[2][0][2]
-    assert values["authentication_failures"] == 12
-    assert values["oakley_main_mode"] == 1205 + 50
+    assert values["oakley_main_mode"] == 1207 + 50
+    quick_mode = state.quick_mode()
+    assert quick_mode is not None
+    assert quick_mode[0][2]["packets_not_decrypted"] == 100  # continuous, no longer growing
 
 
 def test_reboot_resets_cumulative_counters_and_moves_boot_time() -> None:

@@ -90,6 +90,54 @@ def test_valid_module_result_is_returned(name: str, monkeypatch: pytest.MonkeyPa
     assert result["invocation"] == recorded["invocation"]
 
 
+@pytest.mark.parametrize("module_totals", [
+    pytest.param(None, id="left to the controller"),
+    # What PowerShell 7 (Newtonsoft) would write for a [decimal] total: a float.
+    pytest.param("float", id="decimal written as a float"),
+    pytest.param("wrong", id="a wrong sum"),
+])
+def test_totals_are_summed_on_the_controller(module_totals: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = load_result("two_instances_one_inactive")
+    want = copy.deepcopy(recorded["ansible_facts"])
+    active = [i for i in recorded["ansible_facts"]["qmipsec"]["instances"] if i["active"]]
+    active[0]["counters"]["tunnel_bytes_sent"] = 2**64 - 1  # a sum past 2**64-1 elsewhere
+    for fact in ("mmipsec", "qmipsec"):
+        totals = recorded["ansible_facts"][fact]["totals"]
+        recorded["ansible_facts"][fact]["totals"] = (
+            None if module_totals is None
+            else {k: float(v) if module_totals == "float" else v + 1 for k, v in totals.items()})
+    result = run(make_plugin({}), monkeypatch, recorded)
+    assert "failed" not in result, result
+    want["qmipsec"]["instances"] = recorded["ansible_facts"]["qmipsec"]["instances"]
+    want["qmipsec"]["totals"]["tunnel_bytes_sent"] = 2**64 - 1
+    assert result["ansible_facts"] == want
+    assert all(type(v) is int for f in ("mmipsec", "qmipsec")
+               for v in result["ansible_facts"][f]["totals"].values())
+
+
+def test_a_host_without_the_quick_mode_class_is_not_a_failure(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = load_result("quick_mode_class_not_found")
+    result = run(make_plugin({}), monkeypatch, recorded)
+    assert "failed" not in result
+    assert result["ansible_facts"]["qmipsec"]["reason"] == "class_not_found"
+    assert result["ansible_facts"]["mmipsec"]["available"] is True
+
+
+def test_malformed_quick_mode_facts_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = load_result("one_active_instance")
+    recorded["ansible_facts"]["qmipsec"]["instances"][0]["counters"]["re_keys"] = 3.0
+    result = run(make_plugin({}), monkeypatch, recorded)
+    assert (result["failed"], result["field"]) == (True, "instances[0].counters.re_keys")
+    assert result["msg"].startswith("winiscsi.ipsec.mmipsec_facts returned malformed "
+                                    "ansible_facts.qmipsec, refused so it cannot reach a verdict")
+    del recorded["ansible_facts"]["qmipsec"]
+    result = run(make_plugin({}), monkeypatch, recorded)
+    assert result["msg"].endswith("snapshot: expected a mapping (ansible_facts.qmipsec), got "
+                                  "None (NoneType)")
+
+
 def test_check_mode_runs_the_read_only_module(monkeypatch: pytest.MonkeyPatch) -> None:
     recorded = load_result("one_active_instance")
     result = run(make_plugin({}, check_mode=True), monkeypatch, recorded)
@@ -98,10 +146,6 @@ def test_check_mode_runs_the_read_only_module(monkeypatch: pytest.MonkeyPatch) -
 
 def _corrupt_float(result: dict[str, Any]) -> None:
     result["ansible_facts"]["mmipsec"]["instances"][0]["counters"]["soft_associations"] = 3.0
-
-
-def _corrupt_total(result: dict[str, Any]) -> None:
-    result["ansible_facts"]["mmipsec"]["totals"]["soft_associations"] += 1
 
 
 def _drop_facts(result: dict[str, Any]) -> None:
@@ -121,8 +165,6 @@ def _string_counter(result: dict[str, Any]) -> None:
                  "host 'iscsi01': instances[0].counters.key_updates: expected an integer in "
                  "0..18446744073709551615 (not a bool, float or string), got '7' (str)",
                  id="string counter"),
-    pytest.param(_corrupt_total, "totals.soft_associations",
-                 "host 'iscsi01': totals.soft_associations: expected", id="wrong total"),
     pytest.param(_drop_facts, "snapshot", "host 'iscsi01': snapshot: expected a mapping "
                  "(ansible_facts.mmipsec), got None (NoneType)", id="no facts"),
 ])
@@ -202,15 +244,15 @@ def read(monkeypatch: pytest.MonkeyPatch, outcome: dict[str, Any] | WSManError,
             session.warnings.append(warning)
         if isinstance(outcome, WSManError):
             raise outcome
-        return copy.deepcopy(outcome)
+        return {"mmipsec": copy.deepcopy(outcome), "qmipsec": wsman_facts("qmipsec")}
 
-    monkeypatch.setattr(mmipsec_facts, "collect_snapshot", fake_collect)
+    monkeypatch.setattr(mmipsec_facts, "collect_facts", fake_collect)
     plugin = wsman_plugin(task_args or {}, **plugin_kwargs)
     return plugin.run(task_vars=host_vars if host_vars is not None else dict(HOST_VARS))
 
 
-def wsman_facts() -> dict[str, Any]:
-    facts = copy.deepcopy(load_result("one_active_instance")["ansible_facts"]["mmipsec"])
+def wsman_facts(fact: str = "mmipsec") -> dict[str, Any]:
+    facts = copy.deepcopy(load_result("one_active_instance")["ansible_facts"][fact])
     facts["source"] = "wsman"
     return facts
 
@@ -219,7 +261,8 @@ def test_wsman_facts_are_returned_with_the_validated_arguments(
         monkeypatch: pytest.MonkeyPatch) -> None:
     sessions: list[Session] = []
     result = read(monkeypatch, wsman_facts(), {"instance_name": "ROOT\\*"}, sessions=sessions)
-    assert result == {"changed": False, "ansible_facts": {"mmipsec": wsman_facts()},
+    assert result == {"changed": False, "ansible_facts": {"mmipsec": wsman_facts(),
+                                                          "qmipsec": wsman_facts("qmipsec")},
                       "invocation": {"module_args": {"instance_name": "ROOT\\*",
                                                      "include_inactive": False,
                                                      "via": "wsman"}}}

@@ -28,7 +28,9 @@ NUMERIC_TYPES = frozenset({"decimal", "int", "int32", "int64", "long", "uint32",
 # Types that would turn a uint64 counter into a float, or need to (Math works on doubles);
 # bigint serializes as an object on older PowerShell versions.
 FORBIDDEN_TYPES = frozenset({"double", "float", "single", "system.double", "system.single",
-                             "math", "system.math", "bigint", "system.numerics.biginteger"})
+                             "math", "system.math", "bigint", "system.numerics.biginteger",
+                             # PowerShell 7's serialiser (Newtonsoft) writes a decimal 15 as 15.0.
+                             "decimal", "system.decimal"})
 # Measure-Object -Sum adds in [double].
 FORBIDDEN_COMMANDS = frozenset({"measure-object", "measure"})
 REQUIRED_LINES = ("#!powershell", "#AnsibleRequires -CSharpUtil Ansible.Basic")

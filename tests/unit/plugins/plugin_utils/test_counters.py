@@ -289,3 +289,98 @@ def test_int_subclasses_from_ansible_are_valid() -> None:
         instance["counters"] = {k: _TaggedInt(v) for k, v in instance["counters"].items()}
     snapshot["totals"] = {k: _TaggedInt(v) for k, v in snapshot["totals"].items()}
     assert c.validate_snapshot(snapshot) is snapshot
+
+
+# --- The quick-mode class, MSiSCSI_QMIPSECStats ----------------------------------------------
+QM_REFERENCE = REFERENCE.with_name("qm_counters.md")
+
+
+def make_qm_snapshot() -> dict[str, Any]:
+    """A valid quick-mode snapshot: two instances (one inactive), distinct values per key."""
+    first = {key: index + 1 for index, key in enumerate(c.QM_COUNTER_KEYS)}
+    second = {key: 7 for key in c.QM_COUNTER_KEYS}
+    return {
+        "available": True, "reason": None, "message": None, "source": "wsman",
+        "collected_at": "2026-11-26T08:00:00Z", "boot_time": None,
+        "instances": [
+            {"instance_name": "ROOT\\ISCSIPRT\\0000_0", "active": True, "counters": first},
+            {"instance_name": "ROOT\\ISCSIPRT\\0001_0", "active": False, "counters": second},
+        ],
+        "totals": dict(first),
+    }
+
+
+def test_qm_schema_has_18_unique_members_and_its_own_names() -> None:
+    assert len(c.QM_MEMBERS) == 18
+    assert len(set(c.QM.keys)) == len({m.wmi_name for m in c.QM_MEMBERS}) == 18
+    assert set(c.QM.gauge_keys) == {"active_sa", "pending_key_operations", "active_tunnels"}
+    assert set(c.QM.cumulative_keys) | set(c.QM.gauge_keys) == set(c.QM.keys)
+    assert (c.QM.wmi_class, c.QM.fact, c.MM.wmi_class, c.MM.fact) == (
+        "MSiSCSI_QMIPSECStats", "qmipsec", "MSiSCSI_MMIPSECStats", "mmipsec")
+    # The main-mode names are the MM schema's own.
+    assert (c.COUNTER_KEYS, c.CUMULATIVE_KEYS, c.GAUGE_KEYS) == (
+        c.MM.keys, c.MM.cumulative_keys, c.MM.gauge_keys)
+
+
+def test_qm_schema_matches_the_reference_table() -> None:
+    """tests/unit/test_data/reference/qm_counters.md lists number, member, key, meaning, kind."""
+    rows = re.findall(r"^\| (\d+) \| (\w+) \| (\w+) \| [^|]+ \| (counter|gauge) \|$",
+                      QM_REFERENCE.read_text(encoding="utf-8"), re.MULTILINE)
+    assert [int(number) for number, *dummy in rows] == list(range(1, 19))
+    assert [(wmi, key, kind) for dummy, wmi, key, kind in rows] == [
+        (m.wmi_name, m.key, m.kind) for m in c.QM_MEMBERS
+    ]
+
+
+def test_valid_qm_snapshot_and_qm_sum() -> None:
+    snapshot = make_qm_snapshot()
+    assert c.validate_snapshot(snapshot, "web01", schema=c.QM) is snapshot
+    assert c.sum_active(snapshot["instances"], c.QM) == snapshot["instances"][0]["counters"]
+
+
+def test_snapshots_of_one_class_are_refused_as_the_other() -> None:
+    with pytest.raises(InputError) as info:
+        c.validate_snapshot(make_snapshot(), "web01", schema=c.QM)
+    assert (info.value.field, info.value.expected) == (
+        "instances[0].counters.active_sa", "an integer in 0..18446744073709551615 (not a bool, "
+        "float or string)")
+    with pytest.raises(InputError) as info:
+        c.validate_snapshot(make_qm_snapshot(), "web01")
+    assert info.value.field == "instances[0].counters.active_acquire"
+    qm = make_qm_snapshot()
+    qm["totals"]["active_acquire"] = 1
+    with pytest.raises(InputError) as info:
+        c.validate_snapshot(qm, schema=c.QM)
+    assert (info.value.field, info.value.expected) == (
+        "totals.active_acquire", "no such key (only the 18 counter keys)")
+    with pytest.raises(InputError) as info:
+        c.validate_snapshot([], argument="quick_mode", schema=c.QM)
+    assert str(info.value) == ("quick_mode: expected a mapping (ansible_facts.qmipsec), got [] "
+                               "(list)")
+
+
+@pytest.mark.parametrize("schema", [c.MM, c.QM], ids=["mm", "qm"])
+def test_with_totals_sums_exactly_past_uint64(schema: c.Schema) -> None:
+    instance = {"instance_name": "a", "active": True,
+                "counters": dict.fromkeys(schema.keys, c.UINT64_MAX)}
+    snapshot = {**(make_snapshot() if schema is c.MM else make_qm_snapshot()),
+                "instances": [instance, {**instance, "instance_name": "b"}]}
+    del snapshot["totals"]
+    completed = c.with_totals(snapshot, schema)
+    assert completed["totals"] == dict.fromkeys(schema.keys, 2 * c.UINT64_MAX)
+    assert "totals" not in snapshot  # a copy
+    assert c.validate_snapshot(completed, schema=schema) is completed
+
+
+@pytest.mark.parametrize("snapshot", [
+    pytest.param(UNAVAILABLE, id="unavailable"),
+    pytest.param("x", id="not a mapping"),
+    pytest.param({"available": True, "instances": 3}, id="instances not a list"),
+    pytest.param({"available": True, "instances": [{"active": True, "counters": {}}]},
+                 id="missing counters"),
+    # PowerShell 7's serialiser (Newtonsoft) writes a [decimal] 15 as 15.0: a float.
+    pytest.param({"available": True, "instances": [
+        {"active": True, "counters": dict.fromkeys(c.COUNTER_KEYS, 15.0)}]}, id="float"),
+])
+def test_with_totals_leaves_the_malformed_to_validation(snapshot: Any) -> None:
+    assert c.with_totals(snapshot) is snapshot

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from health_snapshots import T0, T1, snapshot
+from health_snapshots import T0, T1, both, qm_snapshot, snapshot
 from health_strategies import json_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,6 +28,9 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
     fail_verdict,
     verdict,
 )
+
+# The checks of a main-mode window verdict, in policy order (no quick-mode class given).
+MAIN_MODE_WINDOW_CHECKS = [c.name for c in CHECKS if not c.compare_only and not c.quick_mode]
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -61,7 +64,7 @@ def test_summary() -> None:
         "host": "e", "status": "unknown", "passed": False, "exit_code": 3,
         "summary": "UNKNOWN: no verdict for this host (unreachable, skipped or not judged)",
         "checks": [], "perfdata": ""}
-    assert list(result["checks"]) == list(CHECK_NAMES[:-1])
+    assert list(result["checks"]) == MAIN_MODE_WINDOW_CHECKS
     assert result["checks"]["cleartext_fallback"] == {"warning": 0, "critical": 1, "unknown": 1}
     assert result["checks"]["key_management_failures"] == {
         "warning": 1, "critical": 0, "unknown": 1}
@@ -80,7 +83,7 @@ def test_summary_rows_keep_their_checks() -> None:
 def test_summary_lists_other_checks_after_the_policy_s() -> None:
     failed = fail_verdict(window({}, {}), "RolledBack", "the change failed")
     result = f.summary({"web01": failed})
-    assert list(result["checks"]) == [*CHECK_NAMES[:-1], "rollout"]
+    assert list(result["checks"]) == [*MAIN_MODE_WINDOW_CHECKS, "rollout"]
     assert result["checks"]["rollout"] == {"warning": 0, "critical": 1, "unknown": 0}
 
 
@@ -555,3 +558,13 @@ def test_safe_file_name_long_name_is_cut_with_a_hash() -> None:
                                   pytest.param(7, id="int")])
 def test_safe_file_name_rejects_non_names(host: Any) -> None:
     raised(lambda: f.safe_file_name(host), "host", "a non-empty host name string", host)
+
+
+def test_summary_counts_quick_mode_checks_in_policy_order() -> None:
+    broken = verdict(both(snapshot(collected_at=T1), qm_snapshot(packets_not_decrypted=3)),
+                     both(snapshot(collected_at=T0), qm_snapshot(collected_at=T0)))
+    result = f.summary({"web03": broken, "web01": window({}, {})})
+    assert list(result["checks"])[-4:] == [c.name for c in CHECKS if c.quick_mode]
+    assert result["checks"]["decryption_failure_rate"] == {
+        "warning": 0, "critical": 1, "unknown": 0}
+    assert (result["status"], result["failed_hosts"]) == ("critical", ["web03"])

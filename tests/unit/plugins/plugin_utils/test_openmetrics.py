@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 import pytest
-from health_snapshots import T0, T1, instance, snapshot, unavailable
+from health_snapshots import T0, T1, both, instance, qm_snapshot, snapshot, unavailable
 from input_errors import raised
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
@@ -23,9 +23,10 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _fleet
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     COUNTER_KEYS,
     KIND_BY_KEY,
+    QM,
     UINT64_MAX,
 )
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import MISSING
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import MISSING, InputError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._openmetrics import openmetrics
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECK_NAMES
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
@@ -278,3 +279,38 @@ def test_perfdata_leaves_out_checks_without_a_numeric_value() -> None:
     checks = [{"name": n, "status": "ok", "value": v, "warning": None, "critical": None}
               for n, v in (("none", None), ("bool", True), ("nan", float("nan")), ("s", "1"))]
     assert _fleet.perfdata(checks) == ""
+
+
+def test_quick_mode_counters_of_hosts_given_both_classes() -> None:
+    summary, snapshots = fleet()
+    snapshots["web02"] = both(snapshots["web02"],
+                              qm_snapshot(packets_not_decrypted=UINT64_MAX, active_sa=3))
+    snapshots[ODD] = both(snapshots[ODD], unavailable())  # no quick-mode class: no samples
+    text = openmetrics(summary, snapshots)
+    found = families(text)
+    for member in QM.members:
+        family = found[f"winiscsi_ipsec_qm_{member.key}"]
+        assert family.type == member.kind
+        assert set(samples(family)) == {(("host", "web02"), ("instance", INSTANCE))}
+    decrypt = samples(found["winiscsi_ipsec_qm_packets_not_decrypted"])
+    value = decrypt[(("host", "web02"), ("instance", INSTANCE))]
+    assert value == UINT64_MAX and isinstance(value, int)
+    assert samples(found["winiscsi_ipsec_qm_active_sa"]) == {
+        (("host", "web02"), ("instance", INSTANCE)): 3}
+    # The main-mode families are those of the main-mode snapshots, as without quick mode.
+    plain = families(openmetrics(*fleet()))
+    assert {k: samples(v) for k, v in found.items() if "_qm_" not in k} == {
+        k: samples(v) for k, v in plain.items()}
+    # Without any quick-mode data there is no quick-mode family.
+    assert not [k for k in plain if "_qm_" in k]
+
+
+def test_a_malformed_quick_mode_snapshot_names_its_host() -> None:
+    summary, snapshots = fleet()
+    bad = qm_snapshot()
+    bad["instances"][0]["counters"]["re_keys"] = 1.5
+    snapshots["web02"] = both(snapshots["web02"], bad)
+    with pytest.raises(InputError) as info:
+        openmetrics(summary, snapshots)
+    assert info.value.field == (
+        "snapshots['web02'].qmipsec.instances[0].counters.re_keys")

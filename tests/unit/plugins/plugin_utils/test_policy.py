@@ -9,7 +9,7 @@ import pytest
 from input_errors import raised
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _policy as p
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import COUNTER_KEYS
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import COUNTER_KEYS, QM
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._nagios import (
     STATUSES,
@@ -37,7 +37,8 @@ def test_check_table_is_consistent() -> None:
     for spec in p.CHECKS:
         assert p.CHECK_BY_NAME[spec.name] is spec
         assert spec.reason[0].isupper() and "_" not in spec.reason, spec.reason
-        assert spec.counters and all(k in COUNTER_KEYS for k in spec.counters)
+        keys = QM.keys if spec.quick_mode else COUNTER_KEYS
+        assert spec.counters and all(k in keys for k in spec.counters), spec.name
         for text in (spec.warning, spec.critical):
             if text is not None:
                 parse_range(text)
@@ -131,3 +132,22 @@ def test_bad_range_message_in_full() -> None:
         p.resolve_thresholds({"cleartext_fallback": {"critical": "5:1"}})
     assert str(info.value) == ("thresholds.cleartext_fallback.critical: expected a Nagios range "
                                "(its start 5 is above its end 1), got '5:1' (str)")
+
+
+def test_quick_mode_checks_judge_failure_counters_only() -> None:
+    quick = [c for c in p.CHECKS if c.quick_mode]
+    assert [c.name for c in quick] == ["decryption_failure_rate",
+                                       "packet_authentication_failure_rate", "bad_spi_rate",
+                                       "replay_detections"]
+    # Every one judges a cumulative counter of the class, never a gauge, and runs on a window.
+    assert all(QM.kind_by_key[k] == "counter" for c in quick for k in c.counters)
+    assert not any(c.compare_only for c in quick)
+    # A window whose decrypt failures grow must not pass: critical from the first one.
+    assert p.DEFAULT_RANGES["decryption_failure_rate"][1].alerts(1 / 3600)
+    assert not p.DEFAULT_RANGES["decryption_failure_rate"][1].alerts(0.0)
+
+
+def test_quick_mode_thresholds_are_overridable() -> None:
+    merged = p.resolve_thresholds({"bad_spi_rate": {"warning": None, "critical": "5"}})
+    warning, critical = merged["bad_spi_rate"]
+    assert warning is None and critical is not None and critical.text == "5"

@@ -9,7 +9,9 @@ from health_snapshots import (
     T0,
     T1,
     UNAVAILABLE_IDS,
+    both,
     instance,
+    qm_snapshot,
     snapshot,
     unavailable,
     unavailable_pairs,
@@ -152,7 +154,8 @@ def test_verdict_shape_and_check_order() -> None:
     verdict = window(IDLE, IDLE)
     assert list(verdict) == ["status", "passed", "exit_code", "window_seconds",
                              "reset_detected", "checks", "summary"]
-    expected_checks = [c.name for c in CHECKS if not c.compare_only]
+    # Main mode only (no quick-mode class given): the quick-mode checks are skipped.
+    expected_checks = [c.name for c in CHECKS if not c.compare_only and not c.quick_mode]
     assert [c["name"] for c in verdict["checks"]] == expected_checks
     assert verdict["summary"] == "OK: all 9 checks passed (60 s window)"
     assert (verdict["status"], verdict["passed"], verdict["exit_code"]) == ("ok", True, 0)
@@ -426,7 +429,8 @@ def test_compare_lists_regressions() -> None:
     result = v.compare(pre, post)
     assert result["status"] == "critical"
     assert result["window_seconds"] == 120.0
-    assert [c["name"] for c in result["checks"]] == list(CHECK_NAMES)
+    assert [c["name"] for c in result["checks"]] == [
+        c for c in CHECK_NAMES if not CHECK_BY_NAME[c].quick_mode]
     assert list(result) == ["status", "passed", "exit_code", "window_seconds", "reset_detected",
                             "checks", "summary", "regressions"]
     assert result["regressions"] == [
@@ -660,3 +664,138 @@ def test_one_junk_field_raises_only_input_error(data: st.DataObject, junk: Any) 
             v.fail_verdict(value, "RolledBack", "m")
     except InputError:
         pass
+
+
+# --- the quick-mode class ----------------------------------------------------------------------
+
+QM_CHECKS = [c.name for c in CHECKS if c.quick_mode]
+
+
+def qm_window(before: dict[str, int], after: dict[str, int], **kwargs: Any) -> dict[str, Any]:
+    """The verdict of a 60 s window of both classes; main mode idle, quick mode as given."""
+    return v.verdict(both(snapshot(collected_at=T1, **IDLE), qm_snapshot(collected_at=T1, **after)),
+                     both(snapshot(collected_at=T0, **IDLE), qm_snapshot(collected_at=T0, **before)),
+                     **kwargs)
+
+
+QM_CHECK_CASES = [
+    pytest.param("decryption_failure_rate", {}, {}, "ok", 0.0, "WithinThresholds",
+                 "0 packets per second failed decryption (0 over 60 s)", id="decrypt-none"),
+    pytest.param("decryption_failure_rate", {"packets_not_decrypted": 9},
+                 {"packets_not_decrypted": 12}, "critical", 3 / 60, "PacketsNotDecrypted",
+                 "0.05 packets per second failed decryption (3 over 60 s)", id="decrypt-grows"),
+    pytest.param("packet_authentication_failure_rate", {}, {"packets_not_authenticated": 1},
+                 "critical", 1 / 60, "PacketsNotAuthenticated",
+                 "0.0167 packets per second failed authentication (1 over 60 s)",
+                 id="auth-one"),
+    pytest.param("bad_spi_rate", {}, {"bad_spi_packets": 6}, "ok", 0.1, "WithinThresholds",
+                 "0.1 packets per second arrived with a wrong SPI (6 over 60 s)",
+                 id="bad-spi-at-edge"),
+    pytest.param("bad_spi_rate", {}, {"bad_spi_packets": 7}, "warning", 7 / 60, "BadSpiPackets",
+                 "0.117 packets per second arrived with a wrong SPI (7 over 60 s)",
+                 id="bad-spi-warning"),
+    pytest.param("bad_spi_rate", {}, {"bad_spi_packets": 61}, "critical", 61 / 60,
+                 "BadSpiPackets", "1.02 packets per second arrived with a wrong SPI (61 over "
+                 "60 s)", id="bad-spi-critical"),
+    pytest.param("replay_detections", {}, {}, "ok", 0, "WithinThresholds",
+                 "0 packets caught by replay detection in 60 s", id="replay-none"),
+    pytest.param("replay_detections", {}, {"packets_with_replay_detection": 1}, "warning", 1,
+                 "ReplayDetected", "1 packets caught by replay detection in 60 s",
+                 id="replay-warning"),
+    pytest.param("replay_detections", {}, {"packets_with_replay_detection": 101}, "critical",
+                 101, "ReplayDetected", "101 packets caught by replay detection in 60 s",
+                 id="replay-critical"),
+]
+
+
+@pytest.mark.parametrize(("name", "before", "after", "status", "value", "reason", "message"),
+                         QM_CHECK_CASES)
+def test_quick_mode_check(name: str, before: dict[str, int], after: dict[str, int],
+                          status: str, value: Any, reason: str, message: str) -> None:
+    spec = CHECK_BY_NAME[name]
+    result = check(qm_window(before, after), name)
+    assert result == {
+        "name": name, "status": status, "counters": list(spec.counters), "value": value,
+        "warning": spec.warning, "critical": spec.critical, "reason": reason,
+        "message": message,
+    }
+    assert type(result["value"]) is type(value)
+
+
+def test_both_classes_are_judged_in_policy_order() -> None:
+    verdict = qm_window({}, {"confidential_bytes_sent": 10**12})
+    main_mode = [c.name for c in CHECKS if not c.compare_only and not c.quick_mode]
+    assert [c["name"] for c in verdict["checks"]] == main_mode + QM_CHECKS
+    assert verdict["summary"] == "OK: all 13 checks passed (60 s window)"
+    assert verdict["passed"] is True
+
+
+def test_growing_decrypt_failures_fail_the_gate() -> None:
+    verdict = qm_window({"packets_not_decrypted": 0}, {"packets_not_decrypted": 1})
+    assert (verdict["status"], verdict["passed"], verdict["exit_code"]) == ("critical", False, 2)
+    assert verdict["summary"] == ("CRITICAL: 0.0167 packets per second failed decryption (1 "
+                                  "over 60 s)")
+    assert v.healthy(both(snapshot(collected_at=T1, **IDLE),
+                          qm_snapshot(collected_at=T1, packets_not_decrypted=1)),
+                     both(snapshot(collected_at=T0, **IDLE), qm_snapshot(collected_at=T0))) is False
+
+
+@pytest.mark.parametrize("qm_now", [
+    pytest.param(unavailable(), id="class-not-found"),
+    pytest.param(unavailable("provider_error", None), id="provider-error"),
+    pytest.param({}, id="empty"),
+])
+def test_a_host_without_the_quick_mode_class_skips_its_checks(qm_now: dict[str, Any]) -> None:
+    now = both(snapshot(collected_at=T1, **IDLE), qm_now)
+    then = both(snapshot(collected_at=T0, **IDLE), qm_now)
+    for verdict in (v.verdict(now, then), v.verdict(now)):
+        names = [c["name"] for c in verdict["checks"]]
+        assert not set(names) & set(QM_CHECKS)
+        assert (verdict["status"], verdict["passed"]) == ("ok", True)
+
+
+def test_a_baseline_without_quick_mode_data_skips_its_checks() -> None:
+    # A baseline kept by 0.2.0 holds the main-mode snapshot only.
+    now = both(snapshot(collected_at=T1, **IDLE), qm_snapshot(packets_not_decrypted=5))
+    verdict = v.verdict(now, snapshot(collected_at=T0, **IDLE))
+    assert not {c["name"] for c in verdict["checks"]} & set(QM_CHECKS)
+
+
+def test_lifetime_verdict_judges_quick_mode_since_boot() -> None:
+    # BOOT is 2026-11-20T07:12:03Z, T1 six days later: 521637 s.
+    verdict = v.verdict(both(snapshot(**IDLE), qm_snapshot(packets_with_replay_detection=2)))
+    result = check(verdict, "replay_detections")
+    assert (result["status"], result["value"], result["message"]) == (
+        "warning", 2, "2 packets caught by replay detection since the IPsec service started")
+
+
+def test_quick_mode_thresholds_are_applied() -> None:
+    verdict = qm_window({}, {"packets_not_decrypted": 6},
+                        thresholds={"decryption_failure_rate": {"critical": "1"}})
+    result = check(verdict, "decryption_failure_rate")
+    assert (result["status"], result["critical"], result["value"]) == ("ok", "1", 0.1)
+
+
+def test_compare_catches_decrypt_failures_after_the_change() -> None:
+    first = both(snapshot(collected_at=T0, **IDLE), qm_snapshot(collected_at=T0))
+    middle = both(snapshot(collected_at=T1, **IDLE), qm_snapshot(collected_at=T1))
+    last = both(snapshot(collected_at=T2, **IDLE),
+                qm_snapshot(collected_at=T2, packets_not_decrypted=40))
+    result = v.compare(delta(middle, first), delta(last, middle))
+    assert (result["status"], result["passed"]) == ("critical", False)
+    assert result["regressions"] == [
+        {"check": "decryption_failure_rate", "counters": ["packets_not_decrypted"],
+         "pre": 0.0, "post": 40 / 120, "reason": "PacketsNotDecrypted",
+         "message": "decryption_failure_rate went from OK to CRITICAL: 0.333 packets per "
+                    "second failed decryption (40 over 120 s)"}]
+
+
+def test_compare_without_quick_mode_before_still_gates_after() -> None:
+    first = snapshot(collected_at=T0, **IDLE)
+    middle = snapshot(collected_at=T1, **IDLE)
+    last = both(snapshot(collected_at=T2, **IDLE),
+                qm_snapshot(collected_at=T2, packets_not_decrypted=4))
+    post = delta(last, both(middle, qm_snapshot(collected_at=T1)))
+    result = v.compare(delta(middle, first), post)
+    assert (result["status"], result["passed"], result["regressions"]) == (
+        "critical", False, [])

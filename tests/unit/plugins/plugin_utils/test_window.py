@@ -10,7 +10,9 @@ from health_snapshots import (
     T0,
     T1,
     UNAVAILABLE_IDS,
+    both,
     instance,
+    qm_snapshot,
     snapshot,
     unavailable_pairs,
 )
@@ -23,6 +25,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _window as w
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._counters import (
     CUMULATIVE_KEYS,
     GAUGE_KEYS,
+    QM,
     UINT64_MAX,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
@@ -426,3 +429,46 @@ def test_every_instance_entry_has_the_one_shape(before: list[dict[str, Any]],
             if entry["state"] != "vanished":
                 assert set(entry["gauges"]) == set(GAUGE_KEYS)
                 assert set(entry["counters"]) == set(CUMULATIVE_KEYS) == set(entry["rates"])
+
+
+# --- the quick-mode class ----------------------------------------------------------------------
+def _both(**qm_values: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    return (both(snapshot(collected_at=T1), qm_snapshot(collected_at=T1, **qm_values)),
+            both(snapshot(collected_at=T0), qm_snapshot(collected_at=T0)))
+
+
+def test_delta_of_both_classes_carries_the_quick_mode_window() -> None:
+    now, then = _both(packets_not_decrypted=30, active_sa=4, confidential_bytes_sent=6000)
+    window = w.delta(now, then)
+    assert window == {**w.delta(now["mmipsec"], then["mmipsec"]), "quick_mode": window["quick_mode"]}
+    qm = window["quick_mode"]
+    assert list(qm) == list(w.DELTA_KEYS)
+    assert set(qm["counters"]) == set(QM.cumulative_keys)
+    assert set(qm["gauges"]) == set(QM.gauge_keys)
+    assert (qm["counters"]["packets_not_decrypted"], qm["rates"]["packets_not_decrypted"]) == (
+        30, 0.5)
+    assert (qm["gauges"]["active_sa"], qm["rates"]["confidential_bytes_sent"]) == (4, 100.0)
+    # What mmipsec_compare gets back passes its check, quick mode included.
+    assert w.check_delta(window, "input") == window
+
+
+def test_a_main_mode_snapshot_alone_gives_the_window_of_before() -> None:
+    now, then = _both()
+    assert "quick_mode" not in w.delta(now["mmipsec"], then["mmipsec"])
+    # A baseline without quick-mode data: the quick-mode window has none to subtract.
+    window = w.delta(now, then["mmipsec"])
+    assert (window["quick_mode"]["available"], window["quick_mode"]["reason"]) == (
+        False, "baseline is empty (no facts gathered)")
+
+
+def test_malformed_quick_mode_values_name_their_field() -> None:
+    now, then = _both()
+    now["qmipsec"]["instances"][0]["counters"]["re_keys"] = -1
+    with pytest.raises(InputError) as info:
+        w.delta(now, then)
+    assert info.value.field == "input.qmipsec.instances[0].counters.re_keys"
+    window = w.delta(*_both())
+    window["quick_mode"]["counters"]["bad_spi_packets"] = "3"
+    with pytest.raises(InputError) as info:
+        w.check_delta(window, "input")
+    assert (info.value.field, info.value.got) == ("input.quick_mode.counters.bad_spi_packets", "3")
