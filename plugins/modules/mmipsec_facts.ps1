@@ -114,7 +114,7 @@ function ConvertTo-InstanceFact {
     # A null would cast to 0 or $false and read as healthy data: fail closed, as via=wsman does.
     $unset = @(foreach ($prop in @('Active') + @($Members.Keys)) { if ($null -eq $Instance.$prop) { $prop } })
     if ($unset.Count -gt 0) {
-        $Module.FailJson("Failed to read $className instance '$name': $($unset -join ', ') is null, expected a value")
+        $module.FailJson("Failed to read $className instance '$name': $($unset -join ', ') is null, expected a value")
     }
     $counters = [ordered]@{}
     foreach ($member in $Members.GetEnumerator()) {
@@ -143,28 +143,28 @@ function Get-ClassFact {
         $failure = "Failed to query $namespace $className`: $hostMessage ($code)"
         switch ($kind) {
             'access_denied' {
-                $Module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
+                $module.FailJson(("Failed to query $namespace $className`: access denied ($code). Reading this class needs an " +
                     'administrator account: connect as a member of the local Administrators group or use become.'), $record)
             }
             'timed_out' {
-                $Module.FailJson(("$failure. WMI did not answer within $operationTimeoutSec s: a WMI provider (the iSCSI " +
+                $module.FailJson(("$failure. WMI did not answer within $operationTimeoutSec s: a WMI provider (the iSCSI " +
                     "adapter's WDM driver) is hung or slow; the task fails rather than waiting."), $record)
             }
-            'invalid_namespace' { $Module.FailJson("$failure. $namespace always exists: repair WMI (winmgmt /verifyrepository).", $record) }
-            'other' { $Module.FailJson($failure, $record) }
+            'invalid_namespace' { $module.FailJson("$failure. $namespace always exists: repair WMI (winmgmt /verifyrepository).", $record) }
+            'other' { $module.FailJson($failure, $record) }
         }
         $facts.reason = $kind
         $facts.message = $hostMessage
         return $facts
     }
     catch {
-        $Module.FailJson("Failed to query $namespace $className`: $($_.Exception.Message)", $_)
+        $module.FailJson("Failed to query $namespace $className`: $($_.Exception.Message)", $_)
     }
     # Filter on the client: in WQL '_' is a wildcard and every WDM InstanceName ends in '_0'.
     $matched = @(foreach ($item in $raw) { if ([string]$item.InstanceName -like $instanceName) { $item } })
     # Whether a matched instance counts cannot be told from a null Active: fail closed, as via=wsman.
     foreach ($item in $matched) {
-        if ($null -eq $item.Active) { $Module.FailJson("Failed to read $className instance '$($item.InstanceName)': Active is null, expected a value") }
+        if ($null -eq $item.Active) { $module.FailJson("Failed to read $className instance '$($item.InstanceName)': Active is null, expected a value") }
     }
     $kept = @(foreach ($item in $matched) { if ($includeInactive -or [bool]$item.Active) { $item } })
     if ($kept.Count -gt 0) {
