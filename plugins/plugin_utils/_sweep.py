@@ -134,7 +134,7 @@ def stored_baseline(host: str, cached: Any, baseline_dir: str,
     if unusable:
         return None, (f"the baseline in {found_in} is not usable: {'; '.join(unusable)}; run "
                       "the pre-check again"), None
-    return dict(found), None, None  # type: ignore[arg-type]  # a Mapping, checked above
+    return dict(found), None, None
 
 
 def unknown_verdict(problem: str, thresholds: Any) -> dict[str, Any]:

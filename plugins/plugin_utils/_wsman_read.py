@@ -148,7 +148,8 @@ def read_host(settings: WinRMSettings, read: Callable[[Session], dict[str, Any]]
         result["warnings"] = warnings
     # The one place the password is removed: a host may echo it into a fault, a warning
     # or an instance name, and everything of this result is shown at -v.
-    return redact(result, settings)
+    redacted: dict[str, Any] = redact(result, settings)
+    return redacted
 
 
 __all__ = ["REDACTED", "host_settings", "read_host", "redact"]
