@@ -17,16 +17,16 @@ version_added: 0.2.0
 description:
   - Reads C(MSiSCSI_MMIPSECStats) of every host in O(hosts) concurrently from the controller
     over WS-Management, in one task, each host with its own connection settings (the
-    variables M(winiscsi.ipsec.mmipsec_facts) uses with O(winiscsi.ipsec.mmipsec_facts#module:via=wsman):
+    variables M(winiscsi.ipsec.mmipsec_facts) uses with O(winiscsi.ipsec.mmipsec_facts#module:via=wsman) -
     Basic, NTLM with message encryption, HTTPS and Kerberos all work), and judges each host
     with the verdict of P(winiscsi.ipsec.mmipsec_verdict#filter).
   - Run it once (C(run_once=true)) for a batch of hosts; it is the read of the
     C(winiscsi.ipsec.health_check) role's C(fleet) strategy, which then sets each host's facts.
-  - Returns data, not facts: a task's facts would go to the host that ran it (or to all hosts,
+  - Returns data, not facts - a task's facts would go to the host that ran it (or to all hosts,
     with C(run_once)). Set them per host with a looped M(ansible.builtin.set_fact) and
     C(delegate_facts), as the role does.
   - A host that cannot be read (connection refused, nothing listening, a timeout, an HTTP or
-    WS-Management fault, a failed kinit) is not dropped and does not fail the task: it gets an
+    WS-Management fault, a failed kinit) is not dropped and does not fail the task - it gets an
     V(unknown) verdict that fails every gate, and its summary says why.
   - Connection settings come from each host's variables as C(hostvars) shows them (inventory,
     facts, extra vars), the task's keywords (C(remote_user), C(port)) and C(--ask-pass); play
@@ -97,7 +97,7 @@ options:
         C(group/winiscsi.ipsec.mmipsec) apply to this action as to
         M(winiscsi.ipsec.mmipsec_facts).
       - V(module) (the default of the group) fails the task with a message saying how to set
-        V(wsman): this action cannot run the PowerShell module on the hosts, and falling back
+        V(wsman) - this action cannot run the PowerShell module on the hosts, and falling back
         to one task per host would silently cost what it exists to avoid.
     type: str
     choices: [module, wsman]
@@ -179,7 +179,7 @@ hosts:
       description: Why the host was not read or judged, or V(null).
       type: str
       returned: always
-      sample: "unreachable: wsman: connection refused by 127.0.0.1:5986 ..."
+      sample: "not read: wsman: cannot connect to 127.0.0.1:5986 (user 'ops'): connection refused ..."
     unreachable:
       description: Whether the host did not answer (refused, timed out).
       type: bool

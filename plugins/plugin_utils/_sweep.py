@@ -102,7 +102,7 @@ def stored_baseline(host: str, cached: Any, baseline_dir: str,
     Returns:
         (the stored baseline or None, a problem that fails the host or None, a warning or None)
     """
-    path = os.path.join(baseline_dir, safe_file_name(host, "")) if baseline_dir else ""
+    path = os.path.join(baseline_dir, safe_file_name(host)) if baseline_dir else ""
     looked_in = FACT_CACHE + (f" and {path}" if path else "")
     if path and os.path.isfile(path):
         found, problem = _read_file(path)

@@ -22,7 +22,6 @@ from test_roles import (  # the same runner and readers as the roles' tests
     play,
     report,
 )
-
 from winrm_endpoint import Endpoint  # tests/support is on sys.path (test_roles puts it there)
 
 SCENARIO = Path(__file__).resolve().parent / "scenarios" / "fleet_strategy.yml"
