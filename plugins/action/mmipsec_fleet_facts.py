@@ -16,6 +16,8 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import Inpu
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import resolve_thresholds
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._sweep import (
     MAX_WORKERS,
+    baseline_record,
+    failed_hosts,
     judge_host,
     read_concurrently,
     stored_baseline,
@@ -152,11 +154,13 @@ class ActionModule(ActionBase):
             one["unreachable"] = bool(read.get("unreachable"))
             if args["phase"] == "post":
                 one["baseline_used"] = stored
+            elif args["phase"] == "pre" and one["mmipsec"] is not None:
+                one["baseline"] = baseline_record(name, one)
             judged[name] = one
         out: dict[str, Any] = {
             "changed": False,
             "hosts": judged,
-            "failed_hosts": [n for n, one in judged.items() if not one["verdict"]["passed"]],
+            "failed_hosts": failed_hosts(judged),
             "unread_hosts": [n for n, one in judged.items() if one["mmipsec"] is None],
         }
         if warnings:

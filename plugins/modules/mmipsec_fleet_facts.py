@@ -189,6 +189,12 @@ hosts:
       description: The stored baseline the host was judged against, or V(null).
       type: dict
       returned: when O(phase=post)
+    baseline:
+      description: The baseline a pre-check keeps for the host (C(format), C(host),
+        C(recorded_at), C(snapshot), C(window), C(verdict)), the shape the role stores as
+        C(health_check_baseline).
+      type: dict
+      returned: when O(phase=pre) and the host was read
 failed_hosts:
   description: The hosts whose verdict fails the gate, in order.
   returned: always

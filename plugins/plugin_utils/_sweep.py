@@ -186,10 +186,22 @@ def judge_host(read: Mapping[str, Any], first: Mapping[str, Any] | None,
             "mmipsec": snapshot, "window": window, "msg": None}
 
 
+def baseline_record(host: str, judged: Mapping[str, Any]) -> dict[str, Any]:
+    """The baseline a pre-check keeps, in the shape (format 1) the role's pre.yml gives it.
+
+    Args:
+        host: The inventory host name.
+        judged: What :func:`judge_host` returned for the host (it was read).
+    """
+    snapshot = judged["mmipsec"]
+    return {"format": 1, "host": host, "recorded_at": snapshot["collected_at"],
+            "snapshot": snapshot, "window": judged["window"], "verdict": judged["verdict"]}
+
+
 def failed_hosts(judged: Mapping[str, Mapping[str, Any]]) -> Sequence[str]:
     """The hosts whose verdict fails the gate, in order."""
     return [name for name, one in judged.items() if not one["verdict"]["passed"]]
 
 
-__all__ = ["MAX_WORKERS", "failed_hosts", "judge_host", "read_concurrently", "stored_baseline",
-           "unknown_verdict"]
+__all__ = ["MAX_WORKERS", "baseline_record", "failed_hosts", "judge_host", "read_concurrently",
+           "stored_baseline", "unknown_verdict"]
