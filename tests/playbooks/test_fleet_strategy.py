@@ -140,3 +140,41 @@ def test_fleet_window_baseline_in_the_fact_cache_and_check_mode(
     assert check.rc == 0, check.stdout[-4000:]
     assert not (tmp_path / "report" / "checked.json").exists()
     assert _cached_recorded_at(cache, "basic_http") == recorded
+
+
+def test_fleet_baseline_files_reach_the_next_run_and_an_unwritable_one_fails_the_host(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    baselines = tmp_path / "baselines"
+    pre = sweep(endpoint, tmp_path, "fleet", "pre", target="readable",
+                health_check_baseline_dir=str(baselines), health_check_fail_host=False)
+    assert pre.rc == 0, pre.stdout[-4000:]
+    assert sorted(p.name for p in baselines.iterdir()) == sorted(f"{h}.json" for h in READABLE)
+
+    # A new run with the default (in-memory) fact cache: only the files hold the baselines.
+    post = sweep(endpoint, tmp_path, "fleet", "post", target="readable",
+                 health_check_phase="post", health_check_baseline_dir=str(baselines),
+                 health_check_fail_host=False)
+    assert post.rc == 0, post.stdout[-4000:]
+    verdicts = report(tmp_path, "post")["verdicts"]
+    assert verdicts["basic_http"]["status"] == "ok"
+    assert verdicts["basic_http"]["window_seconds"] > 0
+
+    # A file of another host is refused, naming the file, and the host is unknown.
+    (baselines / "ntlm_http.json").write_text((baselines / "basic_http.json").read_text())
+    again = sweep(endpoint, tmp_path, "fleet", "again", target="readable",
+                  health_check_phase="post", health_check_baseline_dir=str(baselines),
+                  health_check_fail_host=False)
+    one = report(tmp_path, "again")["verdicts"]["ntlm_http"]
+    assert again.rc == 0 and one["passed"] is False
+    assert one["summary"] == (f"UNKNOWN: no data: the baseline in {baselines}/ntlm_http.json is "
+                              "not usable: it was recorded for host basic_http, not ntlm_http; "
+                              "run the pre-check again")
+
+    # A directory that cannot be written: every read host's verdict turns critical.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the directory should be")
+    bad = sweep(endpoint, tmp_path, "fleet", "blocked", target="readable",
+                health_check_baseline_dir=str(blocked / "sub"))
+    checks = report(tmp_path, "blocked")["verdicts"]["basic_http"]["checks"]
+    assert checks[-1]["name"] == "baseline" and checks[-1]["reason"] == "BaselineNotWritten"
+    assert bad.rc == 2
