@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
+import time
+from types import SimpleNamespace
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -22,6 +25,7 @@ from ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_fleet_facts impor
     ActionModule,
 )
 from ansible_collections.winiscsi.ipsec.plugins.modules.mmipsec_fleet_facts import DOCUMENTATION
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._sweep import read_concurrently
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_client import Session
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_errors import (
     WSManTransportError,
@@ -130,3 +134,29 @@ def test_the_documentation_matches_the_argument_spec() -> None:
         assert documented.get("default") == spec.get("default"), name
         assert documented.get("choices") == spec.get("choices"), name
         assert documented.get("required", False) == spec.get("required", False), name
+
+
+def test_kerberos_hosts_are_read_one_at_a_time_the_others_concurrently(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    guard = threading.Lock()
+    running = {"kerberos": 0, "ntlm": 0}
+    peak = {"kerberos": 0, "ntlm": 0}
+
+    def fake_read_host(settings: Any, read: Any, log: Any) -> dict[str, Any]:
+        kind = settings.auth_transports[0]
+        with guard:
+            running[kind] += 1
+            peak[kind] = max(peak[kind], running[kind])
+        time.sleep(0.03)
+        with guard:
+            running[kind] -= 1
+        return {"ansible_facts": {}}
+
+    monkeypatch.setattr(plugin_file, "read_host", fake_read_host)
+    kerberos = threading.Lock()
+    reads = {f"{kind}{i}": plugin_file._reader(  # noqa: SLF001
+        SimpleNamespace(auth_transports=(kind,)), [], None, kerberos)
+        for kind in ("kerberos", "ntlm") for i in range(6)}
+    assert len(read_concurrently(reads, 12)) == 12
+    assert peak["kerberos"] == 1
+    assert peak["ntlm"] > 1
