@@ -9,6 +9,9 @@ read each host's ``health_check_verdict`` fact from hostvars.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,3 +181,52 @@ def test_fleet_baseline_files_reach_the_next_run_and_an_unwritable_one_fails_the
     checks = report(tmp_path, "blocked")["verdicts"]["basic_http"]["checks"]
     assert checks[-1]["name"] == "baseline" and checks[-1]["reason"] == "BaselineNotWritten"
     assert bad.rc == 2
+
+
+def test_fleet_read_of_kerberos_hosts_each_with_its_own_ticket(tmp_path: Path) -> None:
+    """Managed kinit per host (HTTP with encryption, HTTPS), and the Kerberos failures."""
+    from kdc import KerberosRealm, require_kerberos
+    from test_kerberos_wsman import (
+        ANSIBLE_PLAYBOOK,
+        COLLECTIONS,
+        OTHER_PASSWORD,
+        PASSWORD,
+        PLAYBOOKS,
+    )
+    from test_kerberos_wsman import SCENARIO as KERBEROS_SCENARIO
+
+    require_kerberos()
+    with KerberosRealm(users={"ansible": PASSWORD, "mallory": OTHER_PASSWORD}) as realm, \
+            realm.environment(), \
+            Endpoint(KERBEROS_SCENARIO, state_dir=tmp_path / "endpoint") as ep:
+        (tmp_path / "ansible.cfg").write_text("[defaults]\n", encoding="utf-8")
+        environment = {k: v for k, v in os.environ.items()
+                       if not k.startswith(("ANSIBLE_", "KRB5"))}
+        environment.update({
+            "KRB5_CONFIG": realm.env["KRB5_CONFIG"],
+            "KRB5CCNAME": f"FILE:{tmp_path / 'controller-ccache'}",
+            "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "local-tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+        })
+        results = tmp_path / "sweep.json"
+        proc = subprocess.run(
+            [ANSIBLE_PLAYBOOK, "-i", str(ep.inventory_path),
+             "-i", str(PLAYBOOKS / "kerberos-inventory.yml"),
+             str(PLAYBOOKS / "kerberos-fleet.yml"), "-e",
+             json.dumps({"results_file": str(results)})],
+            capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=240,
+            check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    hosts = json.loads(results.read_text())["hosts"]
+    assert len(hosts) == 6
+    for name in ("krb_http", "krb_https"):
+        assert hosts[name]["verdict"]["status"] == "ok", hosts[name]["msg"]
+        assert hosts[name]["mmipsec"]["source"] == "wsman"
+    for name in ("krb_wrong_password", "krb_other_principal", "krb_manual_no_ticket",
+                 "krb_no_kinit"):
+        assert hosts[name]["mmipsec"] is None, name
+        assert hosts[name]["verdict"]["status"] == "unknown", name
+        assert hosts[name]["unreachable"] is False, name
+    assert PASSWORD not in results.read_text()
