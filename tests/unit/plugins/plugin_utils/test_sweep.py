@@ -49,7 +49,7 @@ def test_no_more_reads_run_at_once_than_workers(workers: int) -> None:
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-        time.sleep(0.02)
+        time.sleep(0.05)  # long beside starting a thread, so the pool fills up
         with lock:
             running[0] -= 1
         return ok("x")
