@@ -25,13 +25,18 @@ The counters grow (rates as in tests/support/scenarios/fleet.yml). These plays r
   job through the role, with its includes and messages (no target; shown for its cost).
 - ``rollout``: the winiscsi.ipsec.rollout role, via wsman, 1 s sample windows, no settle
   pause, a no-op change: its overhead is its wall time less the pauses it ran.
+- ``fleet``: the winiscsi.ipsec.health_check role with ``health_check_strategy: fleet``
+  (included once; one task reads and judges every host, looped set_fact tasks give each host
+  its facts) and the fleet summary with its table (no report files: writing them costs the
+  same few seconds at any N): a sweep. Checked from the table, which must count every host,
+  all passed.
 
 Every play must end with every host ok (the PLAY RECAP is checked). Per play: wall time, CPU
 time of ansible-playbook and all its descendants (os.wait4), peak memory of the process tree
 (the sum of PSS over the tree, sampled every 0.2 s from /proc; PSS shares the pages forks share)
 and the largest single process's RSS (ru_maxrss). Medians over the rounds. Linux only.
 
-Targets (issue 7): gather <= 0.35x ping and <= 1.3x floor.
+Targets (issue 7): gather <= 0.35x ping and <= 1.3x floor. Issue 13: fleet <= 0.2x floor.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (  
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 FORKS = 20
 ROLLOUT_SAMPLE_SECONDS = 1
-ALL_PLAYS = ("floor", "floor-data", "ping", "gather", "role", "rollout")
+ALL_PLAYS = ("floor", "floor-data", "ping", "gather", "role", "rollout", "fleet")
 
 PLAYS: dict[str, str] = {
     "floor": """\
@@ -124,6 +129,24 @@ PLAYS: dict[str, str] = {
       rollout_sample_seconds: {ROLLOUT_SAMPLE_SECONDS}
       rollout_settle_seconds: 0
       rollout_report_dir: "{{{{ playbook_dir }}}}/rollout-report"
+""",
+    "fleet": """\
+- name: The health_check role, fleet strategy, via wsman, and the fleet report
+  hosts: iscsi_hosts
+  gather_facts: false
+  tasks:
+    - name: Sweep the batch
+      ansible.builtin.include_role:
+        name: winiscsi.ipsec.health_check
+      run_once: true
+      vars:
+        health_check_strategy: fleet
+        health_check_via: wsman
+    - name: Report the fleet (the summary and its table; no files)
+      ansible.builtin.include_role:
+        name: winiscsi.ipsec.health_check
+        tasks_from: report
+      run_once: true
 """,
 }
 FLOOR_DATA = """\
@@ -274,6 +297,13 @@ def run_play(play: str, workdir: Path, inventory: Path, env: dict[str, str],
                        text, re.MULTILINE)
     good = [name for name, ok, unreachable, failed in recap
             if int(ok) > 0 and unreachable == "0" and failed == "0"]
+    if play == "fleet":
+        # Only the first host runs tasks; the fleet table's last line says whether every host
+        # was read and judged (all healthy here).
+        bad = [name for name, ok, unreachable, failed in recap
+               if unreachable != "0" or failed != "0"]
+        counted = re.search(rf'"{hosts} hosts: {hosts} passed, 0 failed \(ok {hosts},', text)
+        good = [] if bad or not counted else [f"h{i}" for i in range(hosts)]
     if process.returncode != 0 or len(good) != hosts:
         raise RuntimeError(f"play {play!r} on {hosts} hosts: expected exit code 0 and {hosts} "
                            f"hosts ok, got exit code {process.returncode} and {len(good)} ok; "
@@ -345,6 +375,11 @@ def summarise(hosts: int, runs: dict[str, list[Run]]) -> bool:
               f"{'met' if met else 'MISSED'} ({to_ping:.2f}x ping, {to_floor:.2f}x floor; CPU "
               f"{cpu['gather'] / cpu['ping']:.2f}x ping, {cpu['gather'] / cpu['floor']:.2f}x "
               "floor)")
+    if {"fleet", "floor"} <= set(wall):
+        to_floor = wall["fleet"] / wall["floor"]
+        print(f"target fleet <= 0.2x floor (wall): {'met' if to_floor <= 0.2 else 'MISSED'} "
+              f"({to_floor:.2f}x floor; CPU {cpu['fleet'] / cpu['floor']:.2f}x floor)")
+        met = met and to_floor <= 0.2
     if {"gather", "floor-data"} <= set(wall):
         print(f"gather against the floor carrying the same data: "
               f"{wall['gather'] / wall['floor-data']:.2f}x wall, "

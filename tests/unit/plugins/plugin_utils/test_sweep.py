@@ -1,0 +1,162 @@
+"""The fleet sweep's pool, baseline lookup and verdicts (plugin_utils/_sweep.py)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from health_snapshots import T0, T1, snapshot
+
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _sweep as s
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import verdict
+
+FACT_CACHE = "the fact cache (ansible_facts.health_check_baseline)"
+
+
+def ok(name: str) -> dict[str, Any]:
+    return {"ansible_facts": {"mmipsec": snapshot(source="wsman")}, "name": name}
+
+
+# --- the pool -----------------------------------------------------------------------------------
+
+
+def test_every_host_comes_back_in_the_order_given_whatever_finishes_first() -> None:
+    names = [f"h{i}" for i in range(12)]
+
+    def read(name: str, delay: float) -> Any:
+        def run() -> dict[str, Any]:
+            time.sleep(delay)
+            return ok(name)
+        return run
+
+    # The first hosts take longest, so they finish last.
+    results = s.read_concurrently({n: read(n, 0.05 * (12 - i) / 12)
+                                   for i, n in enumerate(names)}, workers=12)
+    assert list(results) == names
+    assert [r["name"] for r in results.values()] == names
+
+
+@pytest.mark.parametrize("workers", [1, 3, 8])
+def test_no_more_reads_run_at_once_than_workers(workers: int) -> None:
+    lock = threading.Lock()
+    running, peak = [0], [0]
+
+    def run() -> dict[str, Any]:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)  # long beside starting a thread, so the pool fills up
+        with lock:
+            running[0] -= 1
+        return ok("x")
+
+    results = s.read_concurrently({f"h{i}": run for i in range(20)}, workers=workers)
+    assert len(results) == 20
+    assert peak[0] == workers
+
+
+def test_a_read_that_raises_is_a_failed_host_not_a_dropped_one() -> None:
+    def boom() -> dict[str, Any]:
+        raise RuntimeError("the library broke")
+
+    results = s.read_concurrently({"a": lambda: ok("a"), "b": boom, "c": lambda: ok("c")}, 4)
+    assert list(results) == ["a", "b", "c"]
+    assert results["b"] == {"failed": True,
+                            "msg": "reading b failed: RuntimeError: the library broke"}
+
+
+def test_no_hosts_no_pool() -> None:
+    assert s.read_concurrently({}, 32) == {}
+
+
+# --- verdicts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("read", [
+    pytest.param({"unreachable": True, "msg": "wsman: connection refused"}, id="unreachable"),
+    pytest.param({"failed": True, "msg": "wsman: HTTP 401"}, id="failed"),
+])
+def test_a_host_not_read_is_unknown_and_fails_even_an_allowing_gate(
+        read: dict[str, Any]) -> None:
+    one = s.judge_host(read, None, None, None, {}, "critical", allow_unknown=True)
+    assert one["mmipsec"] is None and one["window"] is None
+    assert one["msg"] == f"not read: {read['msg']}"
+    v = one["verdict"]
+    assert (v["status"], v["passed"], v["exit_code"]) == ("unknown", False, 3)
+    assert v["summary"] == f"UNKNOWN: no data: not read: {read['msg']}"
+    assert {c["reason"] for c in v["checks"]} == {"DataUnavailable"}
+
+
+def test_a_read_host_gets_the_verdict_of_the_filter() -> None:
+    first = snapshot(collected_at=T0, source="wsman", oakley_main_mode=10)
+    read = {"ansible_facts": {"mmipsec": snapshot(collected_at=T1, source="wsman",
+                                                  oakley_main_mode=70)}}
+    one = s.judge_host(read, first, first, None, {}, "critical", False)
+    assert one["verdict"] == verdict(read["ansible_facts"]["mmipsec"], first)
+    assert one["window"]["window_seconds"] == 60.0
+    assert one["msg"] is None
+
+
+def test_a_baseline_problem_makes_the_host_unknown_with_the_reason() -> None:
+    one = s.judge_host(ok("a"), None, None, "the baseline in x is not usable", {}, "critical",
+                       False)
+    assert one["verdict"]["summary"] == "UNKNOWN: no data: the baseline in x is not usable"
+    assert one["mmipsec"] is not None
+
+
+# --- stored baselines ---------------------------------------------------------------------------
+
+
+def record(host: str = "web01", **changes: Any) -> dict[str, Any]:
+    return {"format": 1, "host": host, "recorded_at": T0, "snapshot": snapshot(collected_at=T0),
+            "window": None, "verdict": None, **changes}
+
+
+def test_the_file_comes_before_the_fact_cache(tmp_path: Path) -> None:
+    (tmp_path / "web01.json").write_text(json.dumps(record(recorded_at="file")))
+    found, problem, warning = s.stored_baseline("web01", record(recorded_at="cache"),
+                                                str(tmp_path), True)
+    assert (found or {})["recorded_at"] == "file"
+    assert (problem, warning) == (None, None)
+
+
+def test_the_fact_cache_when_there_is_no_file(tmp_path: Path) -> None:
+    found, problem, dummy = s.stored_baseline("web01", record(), str(tmp_path), True)
+    assert found == record() and problem is None
+
+
+@pytest.mark.parametrize(("stored", "why"), [
+    pytest.param(record("web02"), "it was recorded for host web02, not web01", id="other-host"),
+    pytest.param(record(format=2), "its format is 2, which this role does not read (it reads "
+                 "format 1)", id="format"),
+    pytest.param(record(snapshot=None), "it has no snapshot", id="no-snapshot"),
+    pytest.param([1], "it is not a JSON object", id="not-an-object"),
+])
+def test_an_unusable_baseline_is_named_with_what_is_wrong(stored: Any, why: str) -> None:
+    found, problem, dummy = s.stored_baseline("web01", stored, "", True)
+    assert found is None
+    assert problem == f"the baseline in {FACT_CACHE} is not usable: {why}; run the pre-check again"
+
+
+def test_a_truncated_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "web01.json").write_text('{"format": 1, "ho')
+    dummy, problem, dummy2 = s.stored_baseline("web01", None, str(tmp_path), True)
+    assert (problem or "").startswith(f"baseline file {tmp_path}/web01.json is not valid JSON "
+                                      "(truncated or empty?): ")
+
+
+def test_no_baseline_fails_or_warns_naming_where_it_looked(tmp_path: Path) -> None:
+    looked = f"{FACT_CACHE} and {tmp_path}/fe80%3A%3A1.json"
+    dummy, problem, warning = s.stored_baseline("fe80::1", None, str(tmp_path), True)
+    assert problem == (f"no pre-check baseline found in {looked}; run the role with "
+                       "health_check_phase=pre first (with a persistent fact cache or "
+                       "health_check_baseline_dir when pre and post are separate runs)")
+    assert warning is None
+    dummy, problem, warning = s.stored_baseline("fe80::1", None, str(tmp_path), False)
+    assert problem is None
+    assert warning == (f"no pre-check baseline found in {looked}; judging the counters since "
+                       "the IPsec service started (health_check_require_baseline is false)")
