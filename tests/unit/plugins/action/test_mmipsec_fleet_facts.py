@@ -17,7 +17,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
 from ansible.template import Templar
-from health_snapshots import snapshot
+from health_snapshots import qm_snapshot, snapshot
 
 from ansible_collections.winiscsi.ipsec.plugins.action import mmipsec_fleet_facts as plugin_file
 from ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_fleet_facts import (
@@ -64,9 +64,10 @@ def sweep(monkeypatch: pytest.MonkeyPatch, args: dict[str, Any],
         if session.settings.host == "10.0.0.3":
             raise WSManTransportError("connection", f"connection reset ({PASSWORD})",
                                       target=session.settings.target)
-        return copy.deepcopy(snapshot(source="wsman"))
+        return {"mmipsec": copy.deepcopy(snapshot(source="wsman")),
+                "qmipsec": copy.deepcopy(qm_snapshot())}
 
-    monkeypatch.setattr(plugin_file, "collect_snapshot", fake_collect)
+    monkeypatch.setattr(plugin_file, "collect_facts", fake_collect)
     return fleet_plugin({"via": "wsman", **args}).run(task_vars={
         "inventory_hostname": "web01", "hostvars": copy.deepcopy(HOSTVARS)})
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from health_snapshots import T0, T1, snapshot
+from health_snapshots import T0, T1, both, qm_snapshot, snapshot
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _sweep as s
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import verdict
@@ -92,13 +92,26 @@ def test_a_host_not_read_is_unknown_and_fails_even_an_allowing_gate(
 
 
 def test_a_read_host_gets_the_verdict_of_the_filter() -> None:
-    first = snapshot(collected_at=T0, source="wsman", oakley_main_mode=10)
-    read = {"ansible_facts": {"mmipsec": snapshot(collected_at=T1, source="wsman",
-                                                  oakley_main_mode=70)}}
+    first = both(snapshot(collected_at=T0, source="wsman", oakley_main_mode=10),
+                 qm_snapshot(collected_at=T0))
+    read = {"ansible_facts": both(snapshot(collected_at=T1, source="wsman", oakley_main_mode=70),
+                                  qm_snapshot(collected_at=T1, packets_not_decrypted=5))}
     one = s.judge_host(read, first, first, None, {}, "critical", False)
-    assert one["verdict"] == verdict(read["ansible_facts"]["mmipsec"], first)
+    assert one["verdict"] == verdict(read["ansible_facts"], first)
+    # The quick-mode class is judged too: decryption failures in the window fail the gate.
+    assert not one["verdict"]["passed"]
+    assert "decryption_failure_rate" in [c["name"] for c in one["verdict"]["checks"]]
     assert one["window"]["window_seconds"] == 60.0
+    assert one["qmipsec"] == read["ansible_facts"]["qmipsec"]
     assert one["msg"] is None
+
+
+def test_a_host_without_the_quick_mode_class_skips_its_checks() -> None:
+    read = {"ansible_facts": both(snapshot(collected_at=T1, source="wsman"), {})}
+    one = s.judge_host(read, None, None, None, {}, "critical", False)
+    assert one["verdict"]["passed"]
+    assert "decryption_failure_rate" not in [c["name"] for c in one["verdict"]["checks"]]
+    assert s.baseline_record("web01", one)["quick_mode_snapshot"] == {}
 
 
 def test_a_baseline_problem_makes_the_host_unknown_with_the_reason() -> None:
