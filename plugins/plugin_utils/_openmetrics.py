@@ -114,8 +114,8 @@ def _check_statuses(row: Mapping[str, Any]) -> dict[str, str]:
     return statuses
 
 
-def _check_snapshots(snapshots: Any) -> tuple[dict[str, Mapping[str, Any]],
-                                               dict[str, Mapping[str, Any]]]:
+def _check_snapshots(
+        snapshots: Any) -> tuple[dict[str, Mapping[str, Any]], dict[str, Mapping[str, Any]]]:
     """Host name -> validated main-mode snapshot, and -> quick-mode one; nulls are left out.
 
     A host's value is ``ansible_facts.mmipsec``, or a mapping of both classes (``mmipsec`` and

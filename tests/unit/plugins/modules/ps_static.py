@@ -376,8 +376,8 @@ def check_hygiene(path: Path) -> list[str]:
         if name in ("get-ciminstance", "gcim") and not _has_stop(command):
             problems.append(f"{path.name}: {_where(command)}: Get-CimInstance without "
                             "-ErrorAction Stop (its CIM errors are non-terminating)")
-        if name in ("get-ciminstance", "gcim") and not _has_parameter(command,
-                                                                     "-operationtimeoutsec"):
+        if (name in ("get-ciminstance", "gcim")
+                and not _has_parameter(command, "-operationtimeoutsec")):
             problems.append(f"{path.name}: {_where(command)}: Get-CimInstance without "
                             "-OperationTimeoutSec (a hung WMI provider would block forever)")
     return problems

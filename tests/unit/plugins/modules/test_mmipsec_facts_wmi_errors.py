@@ -54,8 +54,8 @@ def test_a_changed_module_table_is_caught(tmp_path: Path) -> None:
 
 
 def test_the_module_timeout_is_the_wsman_operation_timeout() -> None:
-    value = ps_static.evaluate(ps_static.assignment_value(ps_static.parse(MODULE),
-                                                         "operationTimeoutSec"))
+    value = ps_static.evaluate(
+        ps_static.assignment_value(ps_static.parse(MODULE), "operationTimeoutSec"))
     assert value == WinRMSettings(host="h", port=1, user=None,
                                   password=None).operation_timeout_sec == 20
 
@@ -94,8 +94,8 @@ def _as_the_module_computes(text: str) -> datetime:
                  id="repeated-hour-standard"),
     pytest.param("20130410161723.500000+000", "2013-04-10T16:17:23.5Z", id="utc"),
 ])
-def test_the_module_reads_the_boot_time_as_the_wsman_path_does(dmtf: str,
-                                                                 xs_datetime: str) -> None:
+def test_the_module_reads_the_boot_time_as_the_wsman_path_does(
+        dmtf: str, xs_datetime: str) -> None:
     from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_client import (
         parse_cim_datetime,
     )

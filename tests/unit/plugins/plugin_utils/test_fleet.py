@@ -23,7 +23,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import (
     MISSING,
     InputError,
 )
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECK_NAMES, CHECKS
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import CHECKS
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
     fail_verdict,
     verdict,

@@ -413,8 +413,8 @@ def test_fault_codes_in_any_notation(text: str, value: int | None) -> None:
 
 @pytest.mark.parametrize("error", WMI_ERRORS, ids=[e.name for e in WMI_ERRORS])
 @pytest.mark.parametrize("notation", ["decimal", "hex", "signed"])
-def test_a_pass_through_hresult_is_classified_by_the_wmi_table(error: WmiError,
-                                                                 notation: str) -> None:
+def test_a_pass_through_hresult_is_classified_by_the_wmi_table(
+        error: WmiError, notation: str) -> None:
     # WinRM's "unknown error: HRESULT 0x8004xxxx" carries the raw HRESULT as the Code, written
     # in decimal by Windows (hex and signed accepted too).
     code = error.code

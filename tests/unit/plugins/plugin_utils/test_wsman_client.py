@@ -544,8 +544,8 @@ def test_parse_instance_ignores_other_classes() -> None:
                  id="dst-first-pass-of-the-repeated-hour"),
     pytest.param("2026-11-01T01:30:00-05:00", datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc),
                  id="dst-second-pass-of-the-repeated-hour"),
-    pytest.param("2013-04-10T16:17:23.5Z", datetime(2013, 4, 10, 16, 17, 23, 500000,
-                                                   tzinfo=timezone.utc),
+    pytest.param("2013-04-10T16:17:23.5Z",
+                 datetime(2013, 4, 10, 16, 17, 23, 500000, tzinfo=timezone.utc),
                  id="zulu-with-fraction-server-2008-r2"),
 ])
 def test_cim_datetime_to_utc(text: str, expected: datetime) -> None:
