@@ -62,8 +62,8 @@ def test_fleet_counts_every_host_and_judges_as_the_host_strategy(
     endpoint.clear_requests()
     fleet = sweep(endpoint, tmp_path, "fleet", "by-fleet")
 
-    # Unreachable hosts give 4 in the host strategy; in the fleet one they are failed gates.
-    assert (by_host.rc, fleet.rc) == (4, 2), fleet.stdout[-4000:]
+    # Unreachable hosts are failed gates in both strategies (2, not 4: never dropped).
+    assert (by_host.rc, fleet.rc) == (2, 2), fleet.stdout[-4000:]
     host_data, fleet_data = report(tmp_path, "by-host"), report(tmp_path, "by-fleet")
     # Every host is counted; the dead ones are unknown with the reason, not missing.
     summary = fleet_data["summary"]
@@ -76,8 +76,14 @@ def test_fleet_counts_every_host_and_judges_as_the_host_strategy(
     assert "401" in fleet_data["verdicts"]["refusing"]["summary"] or \
         "credentials" in fleet_data["verdicts"]["refusing"]["summary"]
     assert "refused" in fleet_data["verdicts"]["dead"]["summary"]
-    # The host strategy loses the dead hosts from the play: missing, counted unknown too.
-    assert sorted(host_data["summary"]["missing_hosts"]) == sorted(DEAD)
+    # The host strategy reports the dead hosts too: the unreachable ones unknown with the
+    # reason; the one refusing the credentials fails its read task, so it has no verdict and
+    # is listed as missing (counted as failed).
+    assert host_data["summary"]["missing_hosts"] == ["refusing"]
+    for name in ("dead", "timing_out"):
+        assert host_data["verdicts"][name]["status"] == "unknown", name
+        assert not host_data["verdicts"][name]["passed"], name
+    assert "refusing" in host_data["summary"]["failed_hosts"]
     # The same data gives the same verdicts (the counters do not grow in this scenario); only
     # a lifetime verdict's messages name the seconds since the boot, which did move on.
     for name in READABLE:

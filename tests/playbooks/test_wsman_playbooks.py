@@ -84,7 +84,9 @@ ROUND_TRIPS: dict[str, list[tuple[str, str]]] = {
     "oversized": STOPPED,
     "unreachable": [],
     # Server 2008 R2 sends one item per Enumerate: a Pull always follows, for the OS class too.
-    "windows_2008r2": [("Enumerate", STATS), ("Pull", STATS), ("Enumerate", OS), ("Pull", OS)],
+    # (The quick-mode class is missing: its Enumerate gets the fault, no Pull.)
+    "windows_2008r2": [("Enumerate", STATS), ("Pull", STATS), ("Enumerate", QM_STATS),
+                       ("Enumerate", OS), ("Pull", OS)],
     "windows_2008r2_one_page": GATHER,
     "provider_error_passthrough": GATHER,
     "not_supported_passthrough_hex": GATHER,
@@ -95,10 +97,11 @@ ROUND_TRIPS: dict[str, list[tuple[str, str]]] = {
     "invalid_namespace_passthrough": STOPPED,
     "unknown_wmi_error_passthrough": STOPPED,
     "timed_out": STOPPED,
-    # The fault comes on the Pull: the enumeration is released, then the boot time is read
-    # for the provider_error facts; an unknown code fails after the Release.
+    # The fault comes on the Pull: the enumeration is released, then the quick-mode class and
+    # the boot time are read for the provider_error facts; an unknown code fails after the
+    # Release.
     "partial_provider_error": [("Enumerate", STATS), ("Pull", STATS), ("Release", STATS),
-                               ("Enumerate", OS)],
+                               ("Enumerate", QM_STATS), ("Enumerate", OS)],
     "partial_unknown_error": [("Enumerate", STATS), ("Pull", STATS), ("Release", STATS)],
 }
 # Each host's outcome: ("facts", reason) when the task succeeds, else ("failed" or
