@@ -57,7 +57,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
 
 
 class ActionModule(ActionBase):
-    """Read ``MSiSCSI_MMIPSECStats`` of many hosts concurrently over WS-Management."""
+    """Read both statistics classes of many hosts concurrently over WS-Management."""
 
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)

@@ -121,6 +121,26 @@ def test_fleet_strategy_with_via_module_says_what_to_set(endpoint: Endpoint,
     assert all(endpoint.requests(name) == [] for name in READABLE)
 
 
+def test_fleet_read_options_as_role_variables_win_over_module_defaults(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    # module_defaults say module; the role variables say wsman and an instance pattern.
+    run = sweep(endpoint, tmp_path, "fleet", "given", mmipsec_via="module",
+                health_check_via="wsman", health_check_instance_name="NOMATCH*")
+
+    assert run.rc == 2, run.stdout[-4000:]
+    # One read task ran (the host strategy's task of the same name is skipped): the one given
+    # the options; the one of module_defaults was skipped.
+    ran = [r for dummy, r in run.results("Read the first sample with the options the role was "
+                                         "given") if r["status"] != "skipped"]
+    assert [r["status"] for r in ran] == ["ok"], ran
+    assert {r["status"] for dummy, r in run.results("Read the first sample as module_defaults "
+                                                    "say")} == {"skipped"}
+    verdicts = report(tmp_path, "given")["verdicts"]
+    for name in ("basic_http", "ntlm_https"):
+        assert verdicts[name]["status"] == "unknown", verdicts[name]
+        assert "'NOMATCH*'" in verdicts[name]["summary"], verdicts[name]["summary"]
+
+
 def test_fleet_window_baseline_in_the_fact_cache_and_check_mode(
         endpoint: Endpoint, tmp_path: Path) -> None:
     cache = tmp_path / "facts"
