@@ -26,9 +26,6 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_read import 
     host_settings,
     read_host,
 )
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_read import (
-    redact as _redact,  # noqa: F401  (tests/unit/plugins/action/test_mmipsec_facts_redact.py)
-)
 
 display = Display()
 

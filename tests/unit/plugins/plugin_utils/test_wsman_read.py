@@ -1,4 +1,4 @@
-"""Every form of the credential leaves the action plugin redacted (``_redact``)."""
+"""Every form of the credential leaves a via=wsman read redacted (``_wsman_read.redact``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from ansible_collections.winiscsi.ipsec.plugins.action import mmipsec_facts
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_read import redact
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_transport import (
     WinRMSettings,
 )
@@ -29,7 +29,7 @@ def test_the_password_and_its_basic_forms_are_redacted(user: str, encoding: str)
         "keys": {f"{PASSWORD}": [f"x{token}y", (PASSWORD,)]},
         "count": 3,
     }
-    result = mmipsec_facts._redact(echoed, settings)  # noqa: SLF001
+    result = redact(echoed, settings)
     text = repr(result)
     assert PASSWORD not in text
     assert token not in text
@@ -42,5 +42,5 @@ def test_the_password_and_its_basic_forms_are_redacted(user: str, encoding: str)
 def test_authentication_tokens_are_redacted_without_a_password(scheme: str) -> None:
     settings = WinRMSettings(host="h", user="ops@EXAMPLE.TEST", password=None)
     token = "TlRMTVNTUAADAAAAGAAYAEAAAAA+/="
-    result = mmipsec_facts._redact({"msg": f"echo: {scheme} {token}."}, settings)  # noqa: SLF001
+    result = redact({"msg": f"echo: {scheme} {token}."}, settings)
     assert result == {"msg": f"echo: {scheme} ********."}
