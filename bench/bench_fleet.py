@@ -30,6 +30,9 @@ The counters grow (rates as in tests/support/scenarios/fleet.yml). These plays r
   its facts) and the fleet summary with its table (no report files: writing them costs the
   same few seconds at any N): a sweep. Checked from the table, which must count every host,
   all passed.
+- ``bare``: not a play: bench/bare_sweep.py reads every host with the collection's own client,
+  as the ``fleet`` play's read does, in one Python process without Ansible. What a sweep costs
+  on this machine before Ansible adds anything: the floor under ``fleet``.
 
 Every play must end with every host ok (the PLAY RECAP is checked). Per play: wall time, CPU
 time of ansible-playbook and all its descendants (os.wait4), peak memory of the process tree
@@ -70,7 +73,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (  
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 FORKS = 20
 ROLLOUT_SAMPLE_SECONDS = 1
-ALL_PLAYS = ("floor", "floor-data", "ping", "gather", "role", "rollout", "fleet")
+ALL_PLAYS = ("floor", "floor-data", "ping", "gather", "role", "rollout", "fleet", "bare")
 
 PLAYS: dict[str, str] = {
     "floor": """\
@@ -271,8 +274,9 @@ def run_play(play: str, workdir: Path, inventory: Path, env: dict[str, str],
     Raises:
         RuntimeError: The play failed or did not reach every host ok; names the log.
     """
-    command = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), "-f", str(FORKS),
-               str(workdir / f"{play}.yml")]
+    command = ([sys.executable, str(HERE / "bare_sweep.py"), str(inventory)] if play == "bare"
+               else [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), "-f", str(FORKS),
+                     str(workdir / f"{play}.yml")])
     peak = [0]
     endpoint_start = endpoint.cpu_seconds()
     with log.open("w", encoding="utf-8") as out:
@@ -304,6 +308,9 @@ def run_play(play: str, workdir: Path, inventory: Path, env: dict[str, str],
                if unreachable != "0" or failed != "0"]
         counted = re.search(rf'"{hosts} hosts: {hosts} passed, 0 failed \(ok {hosts},', text)
         good = [] if bad or not counted else [f"h{i}" for i in range(hosts)]
+    if play == "bare":
+        counted = re.search(rf"^{hosts} of {hosts} hosts read$", text, re.MULTILINE)
+        good = [f"h{i}" for i in range(hosts)] if counted else []
     if process.returncode != 0 or len(good) != hosts:
         raise RuntimeError(f"play {play!r} on {hosts} hosts: expected exit code 0 and {hosts} "
                            f"hosts ok, got exit code {process.returncode} and {len(good)} ok; "
@@ -321,7 +328,7 @@ def bench_size(hosts: int, rounds: int, plays: list[str],
         workdir = keep / f"n{hosts}" if keep else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "tmp").mkdir(exist_ok=True)
-        for play in plays:
+        for play in set(plays) - {"bare"}:
             text = floor_data_play() if play == "floor-data" else PLAYS[play]
             (workdir / f"{play}.yml").write_text("---\n" + text, encoding="utf-8")
         (workdir / "noop.yml").write_text("---\n" + NOOP_TASKS, encoding="utf-8")
@@ -380,6 +387,9 @@ def summarise(hosts: int, runs: dict[str, list[Run]]) -> bool:
         print(f"target fleet <= 0.2x floor (wall): {'met' if to_floor <= 0.2 else 'MISSED'} "
               f"({to_floor:.2f}x floor; CPU {cpu['fleet'] / cpu['floor']:.2f}x floor)")
         met = met and to_floor <= 0.2
+    if {"bare", "floor"} <= set(wall):
+        print(f"the bare sweep (no Ansible) against the floor: {wall['bare'] / wall['floor']:.2f}x "
+              f"wall, {cpu['bare'] / cpu['floor']:.2f}x CPU: below this, no fleet play can go")
     if {"gather", "floor-data"} <= set(wall):
         print(f"gather against the floor carrying the same data: "
               f"{wall['gather'] / wall['floor-data']:.2f}x wall, "

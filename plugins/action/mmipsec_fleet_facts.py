@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import threading
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
@@ -114,7 +115,9 @@ class ActionModule(ActionBase):
 
         reads = {}
         for name in args["hosts"]:
-            variables = {"ansible_host": name, **hostvars[name]}
+            # hostvars[name] templates a variable when it is read: read only those the
+            # connection takes (unpacking it would template every one of them).
+            variables = ChainMap(hostvars[name], {"ansible_host": name})
             try:
                 settings, warnings = host_settings(self._play_context, variables,
                                                    dict(task_keys), self._templar.template)

@@ -100,7 +100,9 @@ def winrm_options(play_context: Any, variables: Mapping[str, Any], task_keys: Ma
              for entry in definition.get("vars") or ()}
     var_options: dict[str, Any] = {name: template(variables[name]) for name in names
                                    if name in variables}
-    var_options["_extras"] = {name: template(value) for name, value in variables.items()
+    # Names first, then values: a host's variables may be templated on access (hostvars), and
+    # templating all of them (``groups`` lists the whole inventory) costs O(inventory) per host.
+    var_options["_extras"] = {name: template(variables[name]) for name in variables
                               if name.startswith(_EXTRAS_PREFIX) and name not in names}
     connection.set_options(task_keys=dict(task_keys), var_options=var_options)
     return {name: connection.get_option(name) for name in WINRM_OPTIONS}

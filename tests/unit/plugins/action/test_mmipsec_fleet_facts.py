@@ -161,3 +161,37 @@ def test_kerberos_hosts_are_read_one_at_a_time_the_others_concurrently(
     assert len(read_concurrently(reads, 12)) == 12
     assert peak["kerberos"] == 1
     assert peak["ntlm"] > 1
+
+
+class RecordingVars(dict[str, Any]):
+    """A host's variables that record which are read, as hostvars templates each one read."""
+
+    def __init__(self, values: dict[str, Any], read: list[str]) -> None:
+        super().__init__(values)
+        self.read = read
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.append(key)
+        return super().__getitem__(key)
+
+    def items(self) -> Any:  # what unpacking a mapping into a dict would template
+        raise AssertionError("every variable of the host was read")
+
+
+def test_only_the_connection_variables_of_a_host_are_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # hostvars templates a variable when it is read; groups lists the whole inventory, so
+    # reading every variable of every host costs O(inventory) per host (N squared a sweep).
+    read: list[str] = []
+    values = {**HOSTVARS["web01"], "groups": {"all": ["web01"] * 1000},
+              "ansible_winrm_read_timeout_sec": 40}
+    monkeypatch.setattr(plugin_file, "collect_facts",
+                        lambda session, name, inactive: {"mmipsec": snapshot(source="wsman"),
+                                                         "qmipsec": qm_snapshot()})
+    result = fleet_plugin({"via": "wsman", "hosts": ["web01"]}).run(task_vars={
+        "inventory_hostname": "web01", "hostvars": {"web01": RecordingVars(values, read)}})
+
+    assert result["hosts"]["web01"]["verdict"]["status"] == "ok"
+    assert "groups" not in read
+    assert {"ansible_host", "ansible_port", "ansible_password",
+            "ansible_winrm_read_timeout_sec"} <= set(read)
