@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from ansible.errors import AnsibleActionFail, AnsibleError
@@ -28,6 +29,13 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._wsman_read import 
 )
 
 display = Display()
+
+# ansible-playbook loads this action in its main process before it forks a worker per host and
+# task, and the workers inherit the modules it imported. The verdict logic is imported here for
+# them: a worker that imports it itself (the filters do, when a template names one) compiles each
+# module from source, as collection modules get no bytecode cache: about 10 ms of CPU per host
+# for every task whose template judges (docs/performance.md, section 7).
+import_module("ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict")
 
 
 class ActionModule(ActionBase):

@@ -23,6 +23,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
 from ansible.template import Templar
+from dev_collection import loaded_after_importing
 
 from ansible_collections.winiscsi.ipsec.plugins.action import mmipsec_facts
 from ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_facts import ActionModule
@@ -358,3 +359,12 @@ def test_unknown_winrm_variables_warn_as_the_winrm_connection_does(
     result = read(monkeypatch, wsman_facts(), host_vars={**HOST_VARS, "ansible_winrm_colour": 1})
     assert result["warnings"] == ["ansible_winrm_colour unsupported by pywinrm (is an "
                                   "up-to-date version of pywinrm installed?)"]
+
+
+def test_loading_the_action_loads_the_verdict_logic_for_the_forked_workers() -> None:
+    # ansible-playbook loads the action in its main process before forking a worker per host;
+    # what the action imported, the workers need not compile again when a filter judges.
+    loaded = loaded_after_importing(["ansible_collections.winiscsi.ipsec.plugins.action.mmipsec_facts"],
+                                    "ansible_collections.winiscsi.ipsec.plugins.plugin_utils.")
+    prefix = "ansible_collections.winiscsi.ipsec.plugins.plugin_utils."
+    assert {prefix + name for name in ("_verdict", "_policy", "_window", "_nagios")} <= set(loaded)
