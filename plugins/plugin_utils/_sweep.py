@@ -8,7 +8,8 @@ What the ``mmipsec_fleet_facts`` action plugin (the health_check role's ``fleet`
 does besides reading one host: :func:`read_concurrently` runs the reads in a bounded thread
 pool and keeps every host, in the order given; :func:`stored_baseline` finds and vets a
 post-check's baseline as the role's ``post.yml`` does; :func:`judge_host` turns one host's
-read into its verdict, ``unknown`` for a host that could not be read or judged.
+read into its verdict, ``unknown`` for a host that could not be read (as the role's
+``unreachable.yml`` judges it, with :func:`_verdict.unread_verdict`) or judged.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
     build_verdict,
     check_fail_on,
     judge_window,
+    unread_verdict,
     verdict,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._window import delta
@@ -138,11 +140,12 @@ def stored_baseline(host: str, cached: Any, baseline_dir: str,
 
 
 def unknown_verdict(problem: str, thresholds: Any) -> dict[str, Any]:
-    """The verdict of a host that could not be judged: unknown, failing every gate.
+    """The verdict of a host that was read but could not be judged: unknown, failing every gate.
 
     Every check is unknown with the reason ``DataUnavailable`` and ``no data: <problem>``;
     ``passed`` is false whatever ``allow_unknown`` says, as a host without any verdict counts
-    in a fleet summary (an unreachable host is not an unavailable class).
+    in a fleet summary. A host that was not read gets :func:`_verdict.unread_verdict` instead
+    (see :func:`judge_host`).
     """
     # judge_window says "no data: <reason>" in every check.
     window = {"available": False, "reason": problem, "window_seconds": None,
@@ -176,9 +179,11 @@ def judge_host(read: Mapping[str, Any], first: Mapping[str, Any] | None,
     facts = read.get("ansible_facts", {})
     snapshot = facts.get("mmipsec")
     if snapshot is None:
-        msg = f"not read: {read.get('msg', 'no result')}"
-        return {"verdict": unknown_verdict(msg, thresholds), "mmipsec": None, "qmipsec": None,
-                "window": None, "msg": msg}
+        # As the host strategy judges a host it cannot read: one check, reachable, with the
+        # reason (Unreachable for a refused connection or a timeout, else ReadFailed).
+        why = str(read.get("msg") or "no result")
+        return {"verdict": unread_verdict(why, bool(read.get("unreachable"))), "mmipsec": None,
+                "qmipsec": None, "window": None, "msg": f"not read: {why}"}
     # Both classes, as the filters take them; a host without the quick-mode class has {}.
     current = {"mmipsec": snapshot, "qmipsec": facts.get("qmipsec") or {}}
     window = None

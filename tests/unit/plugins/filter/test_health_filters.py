@@ -1,9 +1,9 @@
 """The health filter plugins: mapping, errors, documentation.
 
-mmipsec_verdict, mmipsec_delta, mmipsec_compare, mmipsec_summary and mmipsec_fail_verdict are
-thin wrappers; their behaviour is tested on plugin_utils (tests/unit/plugins/plugin_utils) and
-their documented examples run through ansible-playbook in tests/playbooks. What is left to test
-here is the wrapping.
+mmipsec_verdict, mmipsec_delta, mmipsec_compare, mmipsec_summary, mmipsec_fail_verdict and
+mmipsec_unread_verdict are thin wrappers; their behaviour is tested on plugin_utils
+(tests/unit/plugins/plugin_utils) and their documented examples run through ansible-playbook in
+tests/playbooks. What is left to test here is the wrapping.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def pre_post_deltas() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 FILTERS = ("mmipsec_verdict", "mmipsec_delta", "mmipsec_compare", "mmipsec_summary",
-           "mmipsec_fail_verdict")
+           "mmipsec_fail_verdict", "mmipsec_unread_verdict")
 
 # filter -> (arguments that plugin_utils refuses, the message it must carry)
 BAD_INPUT: dict[str, tuple[tuple[Any, ...], dict[str, Any], str]] = {
@@ -59,6 +59,9 @@ BAD_INPUT: dict[str, tuple[tuple[Any, ...], dict[str, Any], str]] = {
     "mmipsec_fail_verdict": (
         (_verdict.verdict(snapshot()), "RolledBack", ""), {},
         "message: expected a non-empty string, got '' (str)"),
+    "mmipsec_unread_verdict": (
+        ("no answer",), {"unreachable": "no"},
+        "unreachable: expected true or false, got 'no' (str)"),
 }
 
 
@@ -129,6 +132,14 @@ def test_fail_verdict_arguments_reach_plugin_utils() -> None:
     assert result["checks"][-1] == {
         "name": "rollout", "status": "critical", "counters": [], "value": None, "warning": None,
         "critical": None, "reason": "ChangeFailed", "message": "the change failed"}
+
+
+def test_unread_verdict_arguments_reach_plugin_utils() -> None:
+    unread = plugin("mmipsec_unread_verdict")
+    assert unread("connection refused") == _verdict.unread_verdict("connection refused")
+    assert unread("connection refused")["checks"][0]["reason"] == "Unreachable"
+    assert unread("HTTP 401", False) == _verdict.unread_verdict("HTTP 401", unreachable=False)
+    assert unread("HTTP 401", unreachable=False)["summary"] == "UNKNOWN: not read: HTTP 401"
 
 
 def _nested(levels: int) -> Any:

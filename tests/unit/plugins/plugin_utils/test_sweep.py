@@ -12,7 +12,7 @@ import pytest
 from health_snapshots import T0, T1, both, qm_snapshot, snapshot
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _sweep as s
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import verdict
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import unread_verdict, verdict
 
 FACT_CACHE = "the fact cache (ansible_facts.health_check_baseline)"
 
@@ -76,19 +76,27 @@ def test_no_hosts_no_pool() -> None:
 # --- verdicts -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("read", [
-    pytest.param({"unreachable": True, "msg": "wsman: connection refused"}, id="unreachable"),
-    pytest.param({"failed": True, "msg": "wsman: HTTP 401"}, id="failed"),
+@pytest.mark.parametrize(("read", "reason", "message"), [
+    pytest.param({"unreachable": True, "msg": "wsman: connection refused"}, "Unreachable",
+                 "unreachable: wsman: connection refused", id="unreachable"),
+    pytest.param({"failed": True, "msg": "wsman: HTTP 401"}, "ReadFailed",
+                 "not read: wsman: HTTP 401", id="failed"),
+    pytest.param({"failed": True, "unreachable": False, "msg": ""}, "ReadFailed",
+                 "not read: no result", id="no-message"),
 ])
-def test_a_host_not_read_is_unknown_and_fails_even_an_allowing_gate(
-        read: dict[str, Any]) -> None:
+def test_a_host_not_read_gets_the_host_strategy_s_verdict_and_fails_even_an_allowing_gate(
+        read: dict[str, Any], reason: str, message: str) -> None:
     one = s.judge_host(read, None, None, None, {}, "critical", allow_unknown=True)
     assert one["mmipsec"] is None and one["window"] is None
-    assert one["msg"] == f"not read: {read['msg']}"
+    assert one["msg"] == f"not read: {read['msg'] or 'no result'}"
+    # The verdict unreachable.yml gives (one check, reachable), from the same function.
+    assert one["verdict"] == unread_verdict(read["msg"] or "no result",
+                                            read.get("unreachable", False))
     v = one["verdict"]
     assert (v["status"], v["passed"], v["exit_code"]) == ("unknown", False, 3)
-    assert v["summary"] == f"UNKNOWN: no data: not read: {read['msg']}"
-    assert {c["reason"] for c in v["checks"]} == {"DataUnavailable"}
+    assert [(c["name"], c["reason"], c["message"]) for c in v["checks"]] == [
+        ("reachable", reason, message)]
+    assert v["summary"] == f"UNKNOWN: {message}"
 
 
 def test_a_read_host_gets_the_verdict_of_the_filter() -> None:
