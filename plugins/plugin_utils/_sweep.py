@@ -95,7 +95,7 @@ def _vetted(baseline: dict[str, Any] | None, state: str, problem: str | None = N
 
 def vet_baseline(host: Any, text: Any, path: Any, cached: Any, require: Any,
                  cached_in: Any = FACT_CACHE) -> dict[str, Any]:
-    """Find and vet a post-check's stored baseline: the one place that decides whether it is usable.
+    """Vet a post-check's stored baseline: the one place that decides whether it is usable.
 
     The baseline file's text comes first (the caller read it: the role with a lookup, the fleet
     sweep with :func:`_read_file`), else the cached baseline. A baseline is used only when it is
