@@ -6,9 +6,11 @@ Internal to the winiscsi.ipsec collection: not a public API, may change without 
 
 What the ``mmipsec_fleet_facts`` action plugin (the health_check role's ``fleet`` strategy)
 does besides reading one host: :func:`read_concurrently` runs the reads in a bounded thread
-pool and keeps every host, in the order given; :func:`stored_baseline` finds and vets a
-post-check's baseline as the role's ``post.yml`` does; :func:`judge_host` turns one host's
-read into its verdict, ``unknown`` for a host that could not be read or judged.
+pool and keeps every host, in the order given; :func:`stored_baseline` finds a post-check's
+baseline and :func:`vet_baseline` vets it (for the role's ``post.yml`` too, through the
+``mmipsec_stored_baseline`` filter); :func:`judge_host` turns one host's read into its verdict,
+``unknown`` for a host that could not be read (as the role's ``unreachable.yml`` judges it,
+with :func:`_verdict.unread_verdict`) or judged.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._fleet import safe_file_name
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import resolve_thresholds
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
     build_verdict,
     check_fail_on,
     judge_window,
+    unread_verdict,
     verdict,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._window import delta
@@ -71,8 +75,8 @@ def read_concurrently(reads: Mapping[str, Read], workers: int) -> dict[str, dict
     return results
 
 
-def _read_file(path: str) -> tuple[Any, str | None]:
-    """The parsed JSON of a baseline file, or the problem with it."""
+def _read_file(path: str) -> tuple[bytes | None, str | None]:
+    """The bytes of a baseline file, or why it cannot be read (vet_baseline parses them)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_BASELINE_BYTES + 1)
@@ -81,44 +85,72 @@ def _read_file(path: str) -> tuple[Any, str | None]:
     if len(raw) > MAX_BASELINE_BYTES:
         return None, (f"baseline file {path} is larger than {MAX_BASELINE_BYTES} bytes: not a "
                       "baseline this role wrote")
-    try:
-        return json.loads(raw), None
-    except ValueError as e:
-        return None, f"baseline file {path} is not valid JSON (truncated or empty?): {e}"
+    return raw, None
 
 
-def stored_baseline(host: str, cached: Any, baseline_dir: str,
-                    require: bool) -> tuple[dict[str, Any] | None, str | None, str | None]:
-    """A post-check's baseline for one host, as the role's post.yml finds and vets it.
+def _vetted(baseline: dict[str, Any] | None, state: str, problem: str | None = None,
+            warning: str | None = None) -> dict[str, Any]:
+    return {"baseline": baseline, "state": state, "problem": problem, "warning": warning}
 
-    The file in ``baseline_dir`` first (when set and the file exists), else the fact cache.
+
+def vet_baseline(host: Any, text: Any, path: Any, cached: Any, require: Any,
+                 cached_in: Any = FACT_CACHE) -> dict[str, Any]:
+    """Vet a post-check's stored baseline: the one place that decides whether it is usable.
+
+    The baseline file's text comes first (the caller read it: the role with a lookup, the fleet
+    sweep with :func:`_read_file`), else the cached baseline. A baseline is used only when it is
+    this host's and of format 1, with a snapshot; anything else fails the host, whatever
+    ``require`` says. The texts are the role's (the messages of the post-check); the role puts
+    ``post-check failed on <host>: `` before every problem but ``not_json``'s.
 
     Args:
         host: The inventory host name.
-        cached: ``ansible_facts.health_check_baseline`` of the host, or None.
-        baseline_dir: ``health_check_baseline_dir`` ("" for none).
-        require: ``health_check_require_baseline``.
+        text: The text (or bytes) of the host's baseline file, or None when there is no file.
+        path: The file's path, named in the messages ("" when no directory is set).
+        cached: The cached baseline (``ansible_facts.health_check_baseline``), or None.
+        require: ``health_check_require_baseline``: no baseline at all is a problem when true,
+            a warning when false.
+        cached_in: Where ``cached`` comes from, as the messages name it.
 
     Returns:
-        (the stored baseline or None, a problem that fails the host or None, a warning or None)
+        ``baseline`` (the usable baseline, or None); ``state``: ``usable``, ``missing`` (none
+        found), ``unusable`` (not this host's, of another format, or without a snapshot) or
+        ``not_json`` (the file is not JSON); ``problem`` (why the host fails, or None);
+        ``warning`` (no baseline and none required, or None).
+
+    Raises:
+        InputError: An argument is not of its type (``text`` without a ``path`` too).
     """
-    path = os.path.join(baseline_dir, safe_file_name(host)) if baseline_dir else ""
+    if not isinstance(host, str) or not host:
+        raise InputError("input", "a non-empty host name string", host)
+    if not isinstance(path, str):
+        raise InputError("path", "the baseline file's path (a string, '' for none)", path)
+    if text is not None and not (isinstance(text, (str, bytes)) and path):
+        raise InputError("text", "the text of the file at path (a string, and a path), or null",
+                         text)
+    if not isinstance(require, bool):
+        raise InputError("require", "true or false", require)
+    if not isinstance(cached_in, str) or not cached_in:
+        raise InputError("cached_in", "a non-empty string", cached_in)
     looked_in = FACT_CACHE + (f" and {path}" if path else "")
-    if path and os.path.isfile(path):
-        found, problem = _read_file(path)
-        if problem:
-            return None, problem, None
+    if text is not None:
+        try:
+            found = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            return _vetted(None, "not_json", (f"baseline file {path} is not valid JSON "
+                                              f"(truncated or empty?): {e}"))
         found_in = path
     elif cached is not None:
-        found, found_in = cached, FACT_CACHE
+        found, found_in = cached, cached_in
     elif require:
-        return None, (f"no pre-check baseline found in {looked_in}; run the role with "
-                      "health_check_phase=pre first (with a persistent fact cache or "
-                      "health_check_baseline_dir when pre and post are separate runs)"), None
+        return _vetted(None, "missing", problem=(
+            f"no pre-check baseline found in {looked_in}; run the role with "
+            "health_check_phase=pre first (with a persistent fact cache or "
+            "health_check_baseline_dir when pre and post are separate runs)"))
     else:
-        return None, None, (f"no pre-check baseline found in {looked_in}; judging the counters "
-                            "since the IPsec service started (health_check_require_baseline "
-                            "is false)")
+        return _vetted(None, "missing", warning=(
+            f"no pre-check baseline found in {looked_in}; judging the counters since the IPsec "
+            "service started (health_check_require_baseline is false)"))
     if not isinstance(found, Mapping):
         unusable = ["it is not a JSON object"]
     else:
@@ -132,17 +164,44 @@ def stored_baseline(host: str, cached: Any, baseline_dir: str,
         if not isinstance(found.get("snapshot"), Mapping):
             unusable.append("it has no snapshot")
     if unusable:
-        return None, (f"the baseline in {found_in} is not usable: {'; '.join(unusable)}; run "
-                      "the pre-check again"), None
-    return dict(found), None, None
+        return _vetted(None, "unusable", (f"the baseline in {found_in} is not usable: "
+                                          f"{'; '.join(unusable)}; run the pre-check again"))
+    return _vetted(dict(found), "usable")
+
+
+def stored_baseline(host: str, cached: Any, baseline_dir: str,
+                    require: bool) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """A post-check's baseline for one host, as the role's post.yml finds and vets it.
+
+    The file in ``baseline_dir`` first (when set and the file exists), else the fact cache;
+    :func:`vet_baseline` vets it, as for the role.
+
+    Args:
+        host: The inventory host name.
+        cached: ``ansible_facts.health_check_baseline`` of the host, or None.
+        baseline_dir: ``health_check_baseline_dir`` ("" for none).
+        require: ``health_check_require_baseline``.
+
+    Returns:
+        (the stored baseline or None, a problem that fails the host or None, a warning or None)
+    """
+    path = os.path.join(baseline_dir, safe_file_name(host)) if baseline_dir else ""
+    text = None
+    if path and os.path.isfile(path):
+        text, problem = _read_file(path)
+        if problem:
+            return None, problem, None
+    vetted = vet_baseline(host, text, path, cached, require)
+    return vetted["baseline"], vetted["problem"], vetted["warning"]
 
 
 def unknown_verdict(problem: str, thresholds: Any) -> dict[str, Any]:
-    """The verdict of a host that could not be judged: unknown, failing every gate.
+    """The verdict of a host that was read but could not be judged: unknown, failing every gate.
 
     Every check is unknown with the reason ``DataUnavailable`` and ``no data: <problem>``;
     ``passed`` is false whatever ``allow_unknown`` says, as a host without any verdict counts
-    in a fleet summary (an unreachable host is not an unavailable class).
+    in a fleet summary. A host that was not read gets :func:`_verdict.unread_verdict` instead
+    (see :func:`judge_host`).
     """
     # judge_window says "no data: <reason>" in every check.
     window = {"available": False, "reason": problem, "window_seconds": None,
@@ -176,9 +235,11 @@ def judge_host(read: Mapping[str, Any], first: Mapping[str, Any] | None,
     facts = read.get("ansible_facts", {})
     snapshot = facts.get("mmipsec")
     if snapshot is None:
-        msg = f"not read: {read.get('msg', 'no result')}"
-        return {"verdict": unknown_verdict(msg, thresholds), "mmipsec": None, "qmipsec": None,
-                "window": None, "msg": msg}
+        # As the host strategy judges a host it cannot read: one check, reachable, with the
+        # reason (Unreachable for a refused connection or a timeout, else ReadFailed).
+        why = str(read.get("msg") or "no result")
+        return {"verdict": unread_verdict(why, bool(read.get("unreachable"))), "mmipsec": None,
+                "qmipsec": None, "window": None, "msg": f"not read: {why}"}
     # Both classes, as the filters take them; a host without the quick-mode class has {}.
     current = {"mmipsec": snapshot, "qmipsec": facts.get("qmipsec") or {}}
     window = None
@@ -209,4 +270,4 @@ def failed_hosts(judged: Mapping[str, Mapping[str, Any]]) -> Sequence[str]:
 
 
 __all__ = ["MAX_WORKERS", "baseline_record", "failed_hosts", "judge_host", "read_concurrently",
-           "stored_baseline", "unknown_verdict"]
+           "stored_baseline", "unknown_verdict", "vet_baseline"]

@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, winiscsi.ipsec contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Verdicts: each check of the policy judged on a window, the gate, and the comparison of two.
+"""Verdicts: each check of the policy judged on a window, the gate, the comparison of two, and
+the verdicts of a failure no check saw and of a host that was not read.
 
 Internal to the winiscsi.ipsec collection: not a public API, may change without notice.
 
@@ -61,6 +62,11 @@ QM_WINDOW_CHECKS: tuple[CheckSpec, ...] = tuple(c for c in WINDOW_CHECKS if c.qu
 GATE_RANK: Mapping[str, int] = MappingProxyType({"ok": 0, "warning": 1, "critical": 2})
 # The check mmipsec_fail_verdict adds to a verdict it turns critical.
 FAIL_CHECK_NAME = "rollout"
+# The one check of the verdict of a host whose statistics could not be read (unread_verdict),
+# and its reasons: no answer (refused, timed out), or an answer that was not the statistics.
+UNREAD_CHECK_NAME = "reachable"
+REASON_UNREACHABLE = "Unreachable"
+REASON_READ_FAILED = "ReadFailed"
 
 
 def check_fail_on(value: Any) -> Level:
@@ -438,4 +444,47 @@ def fail_verdict(verdict: Any, reason: Any, message: Any,
         "exit_code": EXIT_CODES["critical"],
         "summary": f"CRITICAL: {message}",
         "checks": [*original["checks"], failure],
+    }
+
+
+def unread_verdict(message: Any, unreachable: Any = True) -> dict[str, Any]:
+    """The mmipsec_unread_verdict filter: the verdict of a host whose statistics were not read.
+
+    Both strategies of the health_check role give it to such a host: ``unknown``, failing every
+    gate (``passed`` is false whatever ``allow_unknown`` would say: an allowed unknown is a host
+    that answered without the class, not one that was not read), with one check,
+    ``reachable``, that carries the reason.
+
+    Args:
+        message: Why the host was not read, in one line (the read's ``msg``).
+        unreachable: True when the host did not answer (a refused connection, a timeout): the
+            reason ``Unreachable`` and the message ``unreachable: <message>``. False for a read
+            that failed otherwise (credentials refused, a WS-Management fault): the reason
+            ``ReadFailed`` and the message ``not read: <message>``.
+
+    Returns:
+        The verdict: status unknown, passed false, exit code 3, no window, the one check, and
+        the summary ``UNKNOWN: <the check's message>``.
+
+    Raises:
+        InputError: The message is not a non-empty string, or unreachable not a bool.
+    """
+    if not isinstance(message, str) or not message:
+        raise InputError("input", "why the host was not read (a non-empty string)", message)
+    if not isinstance(unreachable, bool):
+        raise InputError("unreachable", "true or false", unreachable)
+    reason, text = ((REASON_UNREACHABLE, f"unreachable: {message}") if unreachable
+                    else (REASON_READ_FAILED, f"not read: {message}"))
+    check: dict[str, Any] = {
+        "name": UNREAD_CHECK_NAME, "status": "unknown", "counters": [], "value": None,
+        "warning": None, "critical": None, "reason": reason, "message": text,
+    }
+    return {
+        "status": "unknown",
+        "passed": False,
+        "exit_code": EXIT_CODES["unknown"],
+        "window_seconds": None,
+        "reset_detected": False,
+        "checks": [check],
+        "summary": f"UNKNOWN: {text}",
     }

@@ -28,7 +28,7 @@ from dev_collection import source_collections_path  # noqa: E402  (needs tests/s
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 SIDECARS = [ROOT / "plugins" / "filter" / f"mmipsec_{name}.yml"
             for name in ("delta", "verdict", "compare", "summary", "fail_verdict",
-                         "openmetrics")] + [
+                         "unread_verdict", "stored_baseline", "openmetrics")] + [
     ROOT / "plugins" / "test" / "mmipsec_healthy.yml"]
 PASSED = '"msg": "All assertions passed"'
 
@@ -99,7 +99,8 @@ def test_documented_examples(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("kind", "names"), [
     pytest.param("filter", ("mmipsec_delta", "mmipsec_verdict", "mmipsec_compare",
-                            "mmipsec_summary", "mmipsec_fail_verdict", "mmipsec_openmetrics"),
+                            "mmipsec_summary", "mmipsec_fail_verdict", "mmipsec_unread_verdict",
+                            "mmipsec_stored_baseline", "mmipsec_openmetrics"),
                  id="filters"),
     pytest.param("test", ("mmipsec_healthy",), id="test"),
 ])

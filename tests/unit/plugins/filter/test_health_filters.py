@@ -1,9 +1,9 @@
 """The health filter plugins: mapping, errors, documentation.
 
-mmipsec_verdict, mmipsec_delta, mmipsec_compare, mmipsec_summary and mmipsec_fail_verdict are
-thin wrappers; their behaviour is tested on plugin_utils (tests/unit/plugins/plugin_utils) and
-their documented examples run through ansible-playbook in tests/playbooks. What is left to test
-here is the wrapping.
+mmipsec_verdict, mmipsec_delta, mmipsec_compare, mmipsec_summary, mmipsec_fail_verdict,
+mmipsec_unread_verdict and mmipsec_stored_baseline are thin wrappers; their behaviour is tested on
+plugin_utils (tests/unit/plugins/plugin_utils) and their documented examples run through
+ansible-playbook in tests/playbooks. What is left to test here is the wrapping.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from ansible.errors import AnsibleFilterError
 from health_snapshots import T0, snapshot
 from plugin_docs import load_sidecar, signature_problems
 
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import _fleet, _verdict, _window
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import (
+    _fleet,
+    _sweep,
+    _verdict,
+    _window,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError, describe
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import DEFAULT_FAIL_ON
 
@@ -37,7 +42,7 @@ def pre_post_deltas() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 FILTERS = ("mmipsec_verdict", "mmipsec_delta", "mmipsec_compare", "mmipsec_summary",
-           "mmipsec_fail_verdict")
+           "mmipsec_fail_verdict", "mmipsec_unread_verdict", "mmipsec_stored_baseline")
 
 # filter -> (arguments that plugin_utils refuses, the message it must carry)
 BAD_INPUT: dict[str, tuple[tuple[Any, ...], dict[str, Any], str]] = {
@@ -59,6 +64,12 @@ BAD_INPUT: dict[str, tuple[tuple[Any, ...], dict[str, Any], str]] = {
     "mmipsec_fail_verdict": (
         (_verdict.verdict(snapshot()), "RolledBack", ""), {},
         "message: expected a non-empty string, got '' (str)"),
+    "mmipsec_unread_verdict": (
+        ("no answer",), {"unreachable": "no"},
+        "unreachable: expected true or false, got 'no' (str)"),
+    "mmipsec_stored_baseline": (
+        ("web01",), {"require": "yes"},
+        "require: expected true or false, got 'yes' (str)"),
 }
 
 
@@ -129,6 +140,31 @@ def test_fail_verdict_arguments_reach_plugin_utils() -> None:
     assert result["checks"][-1] == {
         "name": "rollout", "status": "critical", "counters": [], "value": None, "warning": None,
         "critical": None, "reason": "ChangeFailed", "message": "the change failed"}
+
+
+def test_unread_verdict_arguments_reach_plugin_utils() -> None:
+    unread = plugin("mmipsec_unread_verdict")
+    assert unread("connection refused") == _verdict.unread_verdict("connection refused")
+    assert unread("connection refused")["checks"][0]["reason"] == "Unreachable"
+    assert unread("HTTP 401", False) == _verdict.unread_verdict("HTTP 401", unreachable=False)
+    assert unread("HTTP 401", unreachable=False)["summary"] == "UNKNOWN: not read: HTTP 401"
+
+
+def test_stored_baseline_arguments_reach_plugin_utils() -> None:
+    stored = plugin("mmipsec_stored_baseline")
+    cached = {"format": 1, "host": "web01", "snapshot": snapshot()}
+    path = "/var/lib/ipsec-baselines/web01.json"
+    assert stored("web01", None, path, cached) == _sweep.vet_baseline(
+        "web01", None, path, cached, True)
+    assert stored("web01", cached=cached)["baseline"] == cached
+    other = '{"format": 1, "host": "web02", "snapshot": {}}'
+    assert stored("web01", other, path, cached, False, "x") == _sweep.vet_baseline(
+        "web01", other, path, cached, False, "x")
+    assert stored("web01", cached=cached, cached_in="the pre-check of this run")["state"] == (
+        "usable")
+    assert stored("web01", require=False)["warning"] == (
+        f"no pre-check baseline found in {_sweep.FACT_CACHE}; judging the counters since the "
+        "IPsec service started (health_check_require_baseline is false)")
 
 
 def _nested(levels: int) -> Any:

@@ -1,4 +1,4 @@
-"""Checks, the gate, verdicts, comparisons and failed-change verdicts (plugin_utils/_verdict.py)."""
+"""Checks, the gate, verdicts, comparisons, failed-change and unread verdicts (plugin_utils/_verdict.py)."""
 
 from __future__ import annotations
 
@@ -576,6 +576,47 @@ def test_fail_verdict_names_its_check() -> None:
 def test_fail_verdict_bad_input(args: tuple[Any, ...], field: str, expected: str,
                                 got: Any) -> None:
     raised(lambda: v.fail_verdict(*args), field, expected, got)
+
+
+def test_unread_verdict_of_an_unreachable_host() -> None:
+    # Issue 14's contract: the shape and texts the host strategy gave in YAML, key order too.
+    verdict = v.unread_verdict("wsman: cannot connect to 127.0.0.1:1: connection refused")
+    message = "unreachable: wsman: cannot connect to 127.0.0.1:1: connection refused"
+    assert verdict == {
+        "status": "unknown", "passed": False, "exit_code": 3, "window_seconds": None,
+        "reset_detected": False,
+        "checks": [{"name": "reachable", "status": "unknown", "counters": [], "value": None,
+                    "warning": None, "critical": None, "reason": "Unreachable",
+                    "message": message}],
+        "summary": f"UNKNOWN: {message}",
+    }
+    assert list(verdict) == ["status", "passed", "exit_code", "window_seconds", "reset_detected",
+                             "checks", "summary"]
+    assert list(verdict["checks"][0]) == ["name", "status", "counters", "value", "warning",
+                                          "critical", "reason", "message"]
+    assert v.check_verdict(verdict, "v") is verdict
+
+
+def test_unread_verdict_of_a_read_that_failed() -> None:
+    verdict = v.unread_verdict("wsman: HTTP 401", unreachable=False)
+    assert verdict["checks"] == [{
+        "name": "reachable", "status": "unknown", "counters": [], "value": None,
+        "warning": None, "critical": None, "reason": "ReadFailed",
+        "message": "not read: wsman: HTTP 401"}]
+    assert verdict["summary"] == "UNKNOWN: not read: wsman: HTTP 401"
+    assert (verdict["status"], verdict["passed"], verdict["exit_code"]) == ("unknown", False, 3)
+
+
+@pytest.mark.parametrize(("args", "field", "expected", "got"), [
+    pytest.param(("",), "input", "why the host was not read (a non-empty string)", "",
+                 id="empty"),
+    pytest.param((None,), "input", "why the host was not read (a non-empty string)", None,
+                 id="null"),
+    pytest.param(("m", "yes"), "unreachable", "true or false", "yes", id="unreachable"),
+])
+def test_unread_verdict_bad_input(args: tuple[Any, ...], field: str, expected: str,
+                                  got: Any) -> None:
+    raised(lambda: v.unread_verdict(*args), field, expected, got)
 
 
 # --- properties (hypothesis) --------------------------------------------------------------------
