@@ -72,9 +72,16 @@ def test_fleet_counts_every_host_and_judges_as_the_host_strategy(
     for name in DEAD:
         one = fleet_data["verdicts"][name]
         assert (one["status"], one["passed"]) == ("unknown", False), one
-        assert one["summary"].startswith("UNKNOWN: no data: not read: wsman: "), one["summary"]
-    assert "401" in fleet_data["verdicts"]["refusing"]["summary"] or \
-        "credentials" in fleet_data["verdicts"]["refusing"]["summary"]
+        # The verdict the host strategy gives a host it cannot read: one check, reachable.
+        assert [c["name"] for c in one["checks"]] == ["reachable"], one
+    for name in ("dead", "timing_out"):
+        one = fleet_data["verdicts"][name]
+        assert one["summary"].startswith("UNKNOWN: unreachable: wsman: "), one["summary"]
+        assert judged(one) == judged(host_data["verdicts"][name]), name
+    refusing = fleet_data["verdicts"]["refusing"]
+    assert refusing["checks"][0]["reason"] == "ReadFailed", refusing
+    assert refusing["summary"].startswith("UNKNOWN: not read: wsman: "), refusing["summary"]
+    assert "401" in refusing["summary"] or "credentials" in refusing["summary"]
     assert "refused" in fleet_data["verdicts"]["dead"]["summary"]
     # The host strategy reports the dead hosts too: the unreachable ones unknown with the
     # reason; the one refusing the credentials fails its read task, so it has no verdict and
