@@ -41,16 +41,22 @@ install: build
 	$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) $(TARBALL)
 	$(BIN)/ansible-doc winiscsi.ipsec.mmipsec_facts >/dev/null
 
+# The playbook tests mostly wait (ansible-playbook subprocesses, the roles' pauses, read
+# timeouts): pytest-xdist runs them on two workers, a module's shared run on one of them
+# (tests/playbooks/conftest.py). PLAYBOOK_WORKERS=0 runs them in this process, one by one.
+PLAYBOOK_WORKERS ?= 2
+export PLAYBOOK_WORKERS
+XDIST := -n $(PLAYBOOK_WORKERS) --dist loadscope
+
 # Unit tests (pure logic, the PowerShell static checks, the WinRM test endpoint) and the
 # playbook-level tests (real ansible-playbook against the installed collection).
-pytest: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(wildcard tests/playbooks)
+pytest: unit playbooks
 
 unit: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 playbooks: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/playbooks
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) tests/playbooks
 
 sanity: venv
 	VENV=$(abspath $(VENV)) tests/sanity/run.sh

@@ -39,19 +39,22 @@ for step in "${steps[@]}"; do
         # about 100 s), the hostile servers (HTTP below the action plugin, the same code on any
         # ansible-core), the report in a browser (a page rendered by Python) and ansible-runner
         # (as AWX runs it, with the execution environment's ansible-core).
-        skip=()
-        [[ $step == playbooks ]] && skip=(--ignore=tests/playbooks/test_docs_examples.py
+        # The playbook tests on pytest-xdist workers, as make playbooks runs them (see
+        # tests/playbooks/conftest.py); PLAYBOOK_WORKERS=0 runs them one by one.
+        args=()
+        [[ $step == playbooks ]] && args=(--ignore=tests/playbooks/test_docs_examples.py
                                           --ignore=tests/playbooks/test_demo.py
                                           --ignore=tests/playbooks/test_hostile_wsman.py
                                           --ignore=tests/playbooks/test_report_browser.py
-                                          --ignore=tests/playbooks/test_ansible_runner.py)
+                                          --ignore=tests/playbooks/test_ansible_runner.py
+                                          -n "${PLAYBOOK_WORKERS:-2}" --dist loadscope)
         (
             cd "$root"
             export ANSIBLE_COLLECTIONS_PATH=$collections WINISCSI_COLLECTIONS=$collections
             # Its own temporary root: make test runs this beside the 2.19 pytest run.
             export PYTEST_DEBUG_TEMPROOT=$work/core-2.16/tmp
             mkdir -p "$PYTEST_DEBUG_TEMPROOT"
-            "$venv/bin/python" -m pytest -q -p no:cacheprovider "${skip[@]}" "tests/$step"
+            "$venv/bin/python" -m pytest -q -p no:cacheprovider "${args[@]}" "tests/$step"
         )
         ;;
     *)
