@@ -13,7 +13,7 @@ if [[ ${1:-} == --quick ]]; then
     WSMAN=(--iterations 30)
     FLEET=(--hosts 10 --rounds 1 --plays floor floor-data ping gather)
     ROLES=(--hosts 10 --rounds 1 --plays floor role rollout)
-    SWEEP=(--hosts 10 --rounds 1 --plays floor fleet)
+    SWEEP=(--hosts 10 --rounds 1 --plays floor fleet bare)
     BIG=()
     SWEEP_BIG=()
 else
@@ -22,8 +22,8 @@ else
     FLEET=(--hosts 10 100 --rounds 3 --plays floor floor-data ping gather)
     ROLES=(--hosts 10 100 --rounds 1 --plays floor role rollout)
     BIG=(--hosts 1000 --rounds 1 --plays floor floor-data ping gather)
-    SWEEP=(--hosts 10 100 300 --rounds 3 --plays floor fleet)
-    SWEEP_BIG=(--hosts 1000 --rounds 1 --plays floor fleet)
+    SWEEP=(--hosts 10 100 300 --rounds 3 --plays floor fleet bare)
+    SWEEP_BIG=(--hosts 1000 --rounds 1 --plays floor fleet bare)
 fi
 status=0
 rc=0
