@@ -303,10 +303,10 @@ def run_play(play: str, workdir: Path, inventory: Path, env: dict[str, str],
             if int(ok) > 0 and unreachable == "0" and failed == "0"]
     if play == "fleet":
         # Only the first host runs tasks; the fleet table's last line says whether every host
-        # was read and judged (all healthy here).
+        # was read and judged (all healthy here); it writes counts with thousands separators.
         bad = [name for name, ok, unreachable, failed in recap
                if unreachable != "0" or failed != "0"]
-        counted = re.search(rf'"{hosts} hosts: {hosts} passed, 0 failed \(ok {hosts},', text)
+        counted = re.search(rf'"{hosts:,} hosts: {hosts:,} passed, 0 failed \(ok {hosts:,},', text)
         good = [] if bad or not counted else [f"h{i}" for i in range(hosts)]
     if play == "bare":
         counted = re.search(rf"^{hosts} of {hosts} hosts read$", text, re.MULTILINE)
