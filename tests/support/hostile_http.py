@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import gzip
 import os
-import socket
 import socketserver
 import tempfile
 import threading
@@ -318,10 +317,3 @@ def cleartext(content_type: str | None = SOAP) -> Behaviour:
         body = b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'/>"
         yield whole(200, body, {"Content-Type": content_type} if content_type else {})
     return answer
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

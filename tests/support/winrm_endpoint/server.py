@@ -963,6 +963,9 @@ class Endpoint:
         self._clock = clock
         self._want_control = control
         self._servers: list[_HostServer] = []
+        # The unreachable hosts' ports: bound, never listening, so a connection is refused and
+        # no other server (another test's endpoint, run alongside) can take the port meanwhile.
+        self._refusing: list[socket.socket] = []
         self._loop: _ServeLoop | None = None
         self._control: _ControlServer | None = None
         self._log: list[dict[str, Any]] = []
@@ -998,7 +1001,9 @@ class Endpoint:
                 runtime = HostRuntime(spec, state)
                 self.runtimes[spec.name] = runtime
                 if spec.unreachable:
-                    port = _reserve_port()
+                    refusing = _refusing_socket()
+                    self._refusing.append(refusing)
+                    port = int(refusing.getsockname()[1])
                 else:
                     server = _HostServer(
                         runtime, self, tls if spec.scheme == "https" else None,
@@ -1042,7 +1047,9 @@ class Endpoint:
                 server.server_close()
             for host_server in self._servers:
                 host_server.close_connections()
-            self._servers, self._control = [], None
+            for refusing in self._refusing:
+                refusing.close()
+            self._servers, self._control, self._refusing = [], None, []
             self._restore_ntlm_users()
 
     @property
@@ -1184,11 +1191,15 @@ class Endpoint:
         self.inventory_path.write_text(header + yaml.safe_dump(document, sort_keys=False))
 
 
-def _reserve_port() -> int:
-    """A port that was free a moment ago and has nothing listening on it now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _refusing_socket() -> socket.socket:
+    """A socket bound to a free port and never listening: connections to it are refused.
+
+    Held for as long as the endpoint runs: a port merely found free and released could be
+    taken by another server before a test connects to it.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 def _check_kerberos_acceptor() -> None:

@@ -445,6 +445,11 @@ def test_unreachable_host_listens_nowhere(ep: Endpoint) -> None:
     port = ep.hosts["unreachable"].port
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    # Held while the endpoint runs: another server (a test run alongside) cannot take the
+    # port and answer for the unreachable host.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other, \
+            pytest.raises(OSError, match="in use"):
+        other.bind(("127.0.0.1", port))
 
 
 # ---------------------------------------------------------------- log, inventory, control

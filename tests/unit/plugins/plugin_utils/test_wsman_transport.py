@@ -307,13 +307,15 @@ def test_a_refused_priming_post_is_an_http_failure(server: Any) -> None:
 
 
 def test_refused_connection_is_unreachable() -> None:
+    # Bound and never listening, for the whole test: refused, and no other server can take it.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(WSManTransportError, match=re.escape(
-            f"wsman: cannot connect to 127.0.0.1:{port} (user 'ops'): connection refused; check "
-            "that WinRM listens on that port (ansible_port, ansible_winrm_scheme)")) as caught:
-        send(http_settings(port))
+        with pytest.raises(WSManTransportError, match=re.escape(
+                f"wsman: cannot connect to 127.0.0.1:{port} (user 'ops'): connection refused; "
+                "check that WinRM listens on that port (ansible_port, ansible_winrm_scheme)")) \
+                as caught:
+            send(http_settings(port))
     assert (caught.value.kind, caught.value.unreachable) == ("refused", True)
 
 
