@@ -433,10 +433,7 @@ def fail_verdict(verdict: Any, reason: Any, message: Any,
         raise InputError("message", "a non-empty string", message)
     if not isinstance(check, str) or not check:
         raise InputError("check", "a check name (a non-empty string)", check)
-    failure: dict[str, Any] = {
-        "name": check, "status": "critical", "counters": [], "value": None,
-        "warning": None, "critical": None, "reason": reason, "message": message,
-    }
+    failure = _event_check(check, "critical", reason, message)
     return {
         **original,
         "status": "critical",
@@ -475,16 +472,12 @@ def unread_verdict(message: Any, unreachable: Any = True) -> dict[str, Any]:
         raise InputError("unreachable", "true or false", unreachable)
     reason, text = ((REASON_UNREACHABLE, f"unreachable: {message}") if unreachable
                     else (REASON_READ_FAILED, f"not read: {message}"))
-    check: dict[str, Any] = {
-        "name": UNREAD_CHECK_NAME, "status": "unknown", "counters": [], "value": None,
-        "warning": None, "critical": None, "reason": reason, "message": text,
-    }
-    return {
-        "status": "unknown",
-        "passed": False,
-        "exit_code": EXIT_CODES["unknown"],
-        "window_seconds": None,
-        "reset_detected": False,
-        "checks": [check],
-        "summary": f"UNKNOWN: {text}",
-    }
+    no_window = {"window_seconds": None, "reset_detected": False}
+    return build_verdict(no_window, [_event_check(UNREAD_CHECK_NAME, "unknown", reason, text)],
+                         "critical", False)
+
+
+def _event_check(name: str, status: str, reason: str, message: str) -> dict[str, Any]:
+    """A check that no counter decides: an event (a failed change, a host not read)."""
+    return {"name": name, "status": status, "counters": [], "value": None, "warning": None,
+            "critical": None, "reason": reason, "message": message}
