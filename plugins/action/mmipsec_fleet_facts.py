@@ -13,15 +13,17 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._baseline import (
+    baseline_record,
+    stored_baseline,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._policy import resolve_thresholds
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._sweep import (
     MAX_WORKERS,
-    baseline_record,
     failed_hosts,
     judge_host,
     read_concurrently,
-    stored_baseline,
 )
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._verdict import (
     check_allow_unknown,

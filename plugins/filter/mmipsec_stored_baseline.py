@@ -9,8 +9,11 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._baseline import (
+    FACT_CACHE,
+    vet_baseline,
+)
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._errors import InputError
-from ansible_collections.winiscsi.ipsec.plugins.plugin_utils._sweep import FACT_CACHE, vet_baseline
 
 FQCN = "winiscsi.ipsec.mmipsec_stored_baseline"
 

@@ -19,8 +19,8 @@ from health_snapshots import T0, snapshot
 from plugin_docs import load_sidecar, signature_problems
 
 from ansible_collections.winiscsi.ipsec.plugins.plugin_utils import (
+    _baseline,
     _fleet,
-    _sweep,
     _verdict,
     _window,
 )
@@ -154,16 +154,16 @@ def test_stored_baseline_arguments_reach_plugin_utils() -> None:
     stored = plugin("mmipsec_stored_baseline")
     cached = {"format": 1, "host": "web01", "snapshot": snapshot()}
     path = "/var/lib/ipsec-baselines/web01.json"
-    assert stored("web01", None, path, cached) == _sweep.vet_baseline(
+    assert stored("web01", None, path, cached) == _baseline.vet_baseline(
         "web01", None, path, cached, True)
     assert stored("web01", cached=cached)["baseline"] == cached
     other = '{"format": 1, "host": "web02", "snapshot": {}}'
-    assert stored("web01", other, path, cached, False, "x") == _sweep.vet_baseline(
+    assert stored("web01", other, path, cached, False, "x") == _baseline.vet_baseline(
         "web01", other, path, cached, False, "x")
     assert stored("web01", cached=cached, cached_in="the pre-check of this run")["state"] == (
         "usable")
     assert stored("web01", require=False)["warning"] == (
-        f"no pre-check baseline found in {_sweep.FACT_CACHE}; judging the counters since the "
+        f"no pre-check baseline found in {_baseline.FACT_CACHE}; judging the counters since the "
         "IPsec service started (health_check_require_baseline is false)")
 
 
