@@ -319,17 +319,23 @@ class KerberosRealm:
                 env=self.client_env(), stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        kdc_log = self.path / "kdc.log"
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._kdc.poll() is not None:
                 break
+            # Our KDC's own word that it bound its sockets first: a connection alone could reach
+            # another server (a test run alongside) that took the port since _free_port saw it.
+            started = kdc_log.exists() and "commencing operation" in kdc_log.read_text(
+                errors="replace")
             try:
-                socket.create_connection(("127.0.0.1", self.kdc_port), timeout=0.5).close()
-                return True
+                if started:
+                    socket.create_connection(("127.0.0.1", self.kdc_port), timeout=0.5).close()
+                    return True
             except OSError:
-                time.sleep(0.02)
+                pass
+            time.sleep(0.02)
         output = log.read_text(errors="replace")
-        kdc_log = self.path / "kdc.log"
         if kdc_log.exists():
             output += kdc_log.read_text(errors="replace")
         exited = self._kdc.poll() is not None

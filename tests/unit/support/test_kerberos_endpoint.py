@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -132,6 +133,21 @@ def test_realm_starts_quickly_and_cleans_up(kerberos_installed: None) -> None:
         assert kdc_process is not None and kdc_process.poll() is None
     assert not path.exists()
     assert kdc_process.poll() is not None
+
+
+def test_a_port_taken_before_the_kdc_binds_it_is_not_taken_for_the_kdc(
+        kerberos_installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another server takes the port _free_port found: a connection reaches it, not the KDC.
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = other.getsockname()[1]
+        ports = iter([taken])
+        free = kdc._free_port
+        monkeypatch.setattr(kdc, "_free_port", lambda: next(ports, None) or free())
+        with KerberosRealm() as realm:
+            assert realm.kdc_port != taken
+            assert realm._kdc is not None and realm._kdc.poll() is None
 
 
 def test_missing_binary_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
